@@ -1,0 +1,809 @@
+"""``WssClient``: the seed API's facade over the protocol core and the Twisted transport.
+
+Every public method validates its arguments in the caller's thread (raising ``ValueError`` or
+``TypeError`` before anything is sent), then hands the work to the reactor thread with
+``callFromThread``, so every method is safe to call from any thread, before or after
+:meth:`WssClient.start`. Callbacks run on the reactor thread, in arrival order per channel.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any, Optional
+
+from twisted.internet.defer import Deferred, DeferredList
+
+from bitfinex.protocol import orders
+from bitfinex.protocol import status as st
+from bitfinex.protocol import subscriptions as subs
+from bitfinex.protocol.connection import AuthConnection, ConnectionCore
+from bitfinex.protocol.constants import (
+    AUTH_CONNECTIONS_PER_15_SECONDS,
+    AUTH_URL,
+    MAX_CHANNELS_PER_CONNECTION,
+    PUBLIC_CONNECTIONS_PER_MINUTE,
+    PUBLIC_URL,
+    URL_ENVIRONMENT_VARIABLE,
+)
+from bitfinex.protocol.dispatch import Callback, CallbackRunner
+from bitfinex.protocol.ids import PROCESS_CIDS, CidGenerator
+from bitfinex.protocol.pacing import Backoff, RateLimiter
+from bitfinex.protocol.pipeline import OrderPipeline, PendingInput
+from bitfinex.protocol.registry import Channel
+from bitfinex.protocol.session import Session
+from bitfinex.protocol.signing import NonceGenerator, Secret
+from bitfinex.transport.link import Link
+from bitfinex.transport.reactor import ReactorThread
+from bitfinex.transport.tls import CaSource
+
+log = logging.getLogger("bitfinex.client")
+
+AUTH = "auth"
+"""The name of the authenticated connection (``ping()``'s default)."""
+
+
+def _wall_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _check_callback(callback: object, name: str = "callback", optional: bool = False) -> None:
+    if callback is None and optional:
+        return
+    if not callable(callback):
+        raise TypeError(f"{name} must be callable, got {type(callback).__name__}")
+
+
+class WssClient:
+    """Websocket client for Bitfinex (API v2).
+
+    :param key: your API key (needed for :meth:`authenticate` and orders).
+    :param secret: your API secret; used only to sign, never logged or shown in ``repr``.
+    :param nonce_multiplier: the seed's nonce scale. Nonces are the larger of the time in
+        microseconds and the time in seconds times this multiplier, and always increase, so the
+        default suits any key; raise it only if another client used this key with larger nonces.
+    :param url: endpoint for every connection; defaults to ``$BITFINEX_WS_URL``, else Bitfinex's
+        public and authenticated endpoints.
+    :param status_callback: receives a :class:`~bitfinex.protocol.status.StatusEvent` for every
+        connect, disconnect, reconnect, (re)subscription, auth result, pause, server error and
+        order that could not be sent.
+    :param reactor: a running or soon-running reactor of your application to use instead of a
+        private one in a thread of its own; :meth:`start` then does not run it.
+    :param heartbeat_timeout: seconds without any frame after which a connection is declared
+        dead and reconnected (a ``ping`` probes it at half that time). ``None`` turns it off.
+    :param max_channels_per_connection: public channels per connection (Bitfinex allows 25).
+    :param reconnect_base: upper bound of the first reconnect delay in seconds; each further
+        attempt doubles it, up to ``reconnect_cap``; delays have random jitter.
+    :param reconnect_cap: longest reconnect delay in seconds.
+    :param max_retries: give a connection up after this many failed attempts in a row
+        (``None``: keep trying).
+    :param ca_file: a CA certificate (PEM path or bytes) to trust for ``wss://`` instead of the
+        system's; certificates and host names are always verified.
+    :param slow_callback_threshold: seconds a callback may hold the reactor thread before it is
+        reported as slow.
+    :param dead_man_switch: have Bitfinex cancel all of the account's orders when the
+        authenticated socket closes (auth ``dms: 4``).
+
+    .. hint::
+        Do not store your key or secret in code: read them from the environment,
+        ``os.environ.get("BITFINEX_KEY")``.
+    """
+
+    def __init__(
+        self,
+        key: Optional[str] = None,
+        secret: Optional[str] = None,
+        nonce_multiplier: float = 1.0,
+        *,
+        url: Optional[str] = None,
+        status_callback: Optional[Callable[[st.StatusEvent], Any]] = None,
+        reactor: Any = None,
+        heartbeat_timeout: Optional[float] = 30.0,
+        max_channels_per_connection: int = MAX_CHANNELS_PER_CONNECTION,
+        reconnect_base: float = 1.0,
+        reconnect_cap: float = 30.0,
+        max_retries: Optional[int] = None,
+        ca_file: Optional[CaSource] = None,
+        slow_callback_threshold: float = 0.25,
+        dead_man_switch: bool = False,
+    ) -> None:
+        if key is not None and not isinstance(key, str):
+            raise TypeError(f"key must be a str, not {type(key).__name__}")
+        self.key = key
+        self._secret = Secret(secret) if secret is not None else None
+        self._nonces = NonceGenerator(nonce_multiplier)
+        self._cids: CidGenerator = PROCESS_CIDS
+        _check_callback(status_callback, "status_callback", optional=True)
+        if url is not None and not isinstance(url, str):
+            raise TypeError(f"url must be a str, not {type(url).__name__}")
+        override = url or os.environ.get(URL_ENVIRONMENT_VARIABLE) or None
+        self.public_url = override or PUBLIC_URL
+        self.auth_url = override or AUTH_URL
+        if heartbeat_timeout is not None and heartbeat_timeout <= 0:
+            raise ValueError(f"heartbeat_timeout must be positive or None, got {heartbeat_timeout!r}")
+        if not isinstance(max_channels_per_connection, int) or max_channels_per_connection < 1:
+            raise ValueError(f"max_channels_per_connection must be a positive int, got {max_channels_per_connection!r}")
+        Backoff(reconnect_base, reconnect_cap)  # validates now, in the caller's thread
+        self._heartbeat_timeout = heartbeat_timeout
+        self._reconnect = (reconnect_base, reconnect_cap)
+        self._max_retries = max_retries
+        self._ca = ca_file
+        self._dms = 4 if dead_man_switch else None
+        if ca_file is not None:
+            from bitfinex.transport.tls import client_tls
+
+            client_tls("localhost", ca_file)  # a bad CA file fails here, not on the reactor
+
+        if reactor is None:
+            self._thread: Optional[ReactorThread] = ReactorThread(name="bitfinex-wss")
+            self._reactor = self._thread.reactor
+        else:
+            self._thread = None
+            self._reactor = reactor
+
+        self._report = st.StatusReporter(status_callback)
+        self._runner = CallbackRunner(self._report, slow_callback_threshold)
+        self._session = Session(self._report, self._runner, max_channels_per_connection)
+        self._session.connection_added = self._connection_added
+        self._session.connection_unused = self._connection_unused
+        self._session.subscription_ended = self._forget_identifier
+        self._pipeline = OrderPipeline(time.monotonic)
+        self._links: dict[ConnectionCore, Link] = {}
+        self._public_limiter = RateLimiter(PUBLIC_CONNECTIONS_PER_MINUTE, 60.0)
+        self._auth_limiter = RateLimiter(AUTH_CONNECTIONS_PER_15_SECONDS, 15.0)
+        self._lock = threading.Lock()
+        self._identifiers: set[str] = set()
+        self._auth_configured = False
+        self._started = False
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        key = f"{self.key[:4]}…" if self.key else None
+        state = "stopped" if self._stopped else "started" if self._started else "not started"
+        return f"<WssClient key={key!r} subscriptions={len(self._identifiers)} {state}>"
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start connecting (non-blocking).
+
+        With a private reactor (the default) the reactor starts in a daemon thread. Subscriptions
+        and orders made before ``start()`` go out once their connection is up.
+
+        :raises RuntimeError: if the client was stopped (create a new client instead).
+        """
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("this WssClient was stopped and cannot start again; create a new WssClient")
+            if self._started:
+                return
+            self._started = True
+        if self._thread is not None:
+            self._thread.start()
+        self._reactor.callFromThread(self._start_links)
+
+    def stop(self, timeout: float = 10.0) -> Optional[Deferred[None]]:
+        """Close every connection with a normal close and stop the reactor this client started.
+
+        Order inputs still queued (not yet written) are reported as not sent, to the auth
+        callback and the status callback. With the private reactor this returns once its thread
+        has ended, so the process can exit on its own. With your own ``reactor=``, it returns a
+        Deferred that fires when every connection is closed.
+
+        :param timeout: seconds to wait for the connections to close and the thread to end.
+        """
+        with self._lock:
+            if self._stopped:
+                return None
+            self._stopped = True
+        if self._thread is None:
+            done: Deferred[None] = Deferred()
+            self._reactor.callFromThread(lambda: self._close_all().chainDeferred(done))
+            return done
+        if self._thread.in_reactor_thread():
+            self._close_all().addBoth(lambda _: self._thread.reactor.stop() if self._thread else None)
+            return None
+        self._thread.start()  # never started: run what was queued, so it is reported, not lost
+        closed = threading.Event()
+        self._reactor.callFromThread(lambda: self._close_all().addBoth(lambda _: closed.set()))
+        if not closed.wait(timeout):
+            log.warning("connections did not close within %.1f s; stopping anyway", timeout)
+        self._thread.stop(timeout)
+        return None
+
+    def _start_links(self) -> None:
+        for link in list(self._links.values()):
+            link.start()
+
+    def _close_all(self) -> Deferred[None]:
+        auth = self._session.auth
+        if isinstance(auth, AuthConnection):
+            auth.fail_queued("client stopped")
+        closing = [link.close() for link in self._links.values()]
+        self._links.clear()
+
+        def finished(_: object) -> None:
+            self._report(st.StatusEvent(st.STOPPED))
+
+        return DeferredList(closing, consumeErrors=True).addCallback(finished)
+
+    # -- connections ----------------------------------------------------------------------
+
+    def _connection_added(self, connection: ConnectionCore) -> None:
+        limiter = self._auth_limiter if connection.name == AUTH else self._public_limiter
+        link = Link(
+            connection,
+            self.auth_url if connection.name == AUTH else self.public_url,
+            self._reactor,
+            self._report,
+            Backoff(*self._reconnect),
+            limiter,
+            self._heartbeat_timeout,
+            self._cids.next,
+            ca=self._ca,
+            max_retries=self._max_retries,
+        )
+        self._links[connection] = link
+        if self._started and not self._stopped:
+            link.start()
+
+    def _connection_unused(self, connection: ConnectionCore) -> None:
+        link = self._links.pop(connection, None)
+        if link is not None:
+            link.close()
+
+    def _forget_identifier(self, identifier: str) -> None:
+        with self._lock:
+            self._identifiers.discard(identifier)
+
+    def _call(self, function: Callable[..., Any], *args: Any) -> None:
+        if self._stopped:
+            raise RuntimeError("this WssClient is stopped")
+        self._reactor.callFromThread(function, *args)
+
+    # -- authentication -------------------------------------------------------------------
+
+    def authenticate(self, callback: Optional[Callback] = None, filters: Optional[Iterable[str]] = None) -> None:
+        """Open the authenticated channel, which receives every account message and carries
+        every order input. Call it before :meth:`start` (or after; it connects at once then).
+
+        :param callback: receives every message of the authenticated channel: the ``auth``
+            event, snapshots and updates (``os``/``on``/``ou``/``oc``, ``ps``/``pn``/..., ``ws``/
+            ``wu``, ``te``/``tu``), ``n`` notifications (replies to ``new_order``, ``cancel_order``,
+            ...), calc results, ``pong`` replies to ``ping()``, and a ``[0, "n", [..., "ERROR",
+            "Not sent: ..."]]`` notification for any order that could not be sent. Optional.
+        :param filters: auth channel filters (``"trading"``, ``"wallet"``, ``"funding"``,
+            ``"balance"``, ``"notify"``, ``"algo"``, or scoped like ``"trading-tBTCUSD"``);
+            ``None`` receives everything.
+        :raises ValueError: if the client has no key and secret.
+
+        Calling it again replaces the callback and filters and re-authenticates with a fresh
+        nonce (on a new socket: Bitfinex allows one auth per socket).
+
+        Example::
+
+            def handle_account_messages(message):
+                print(message)
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+            my_client.authenticate(
+                callback=handle_account_messages
+            )
+            my_client.start()
+        """
+        if not self.key or self._secret is None:
+            raise ValueError("authenticate() needs the client's key and secret: WssClient(key, secret)")
+        _check_callback(callback, optional=True)
+        filter_list: Optional[list[str]] = None
+        if filters is not None:
+            if isinstance(filters, str) or not all(isinstance(item, str) for item in filters):
+                raise TypeError("filters must be a list of strings such as ['trading', 'wallet']")
+            filter_list = list(filters)
+        with self._lock:
+            self._auth_configured = True
+        self._call(self._authenticate, callback, filter_list)
+
+    def _authenticate(self, callback: Optional[Callback], filters: Optional[list[str]]) -> None:
+        auth = self._session.auth
+        if auth is not None:
+            auth.callback = callback
+            auth.filters = filters
+            auth.auth_failed = None
+            link = self._links.get(auth)
+            if link is not None:
+                link.reconnect("authenticate() called again")
+            return
+        assert self.key is not None and self._secret is not None
+        auth = AuthConnection(
+            self._report, self._runner, self.key, self._secret, self._nonces, filters, callback,
+            self._pipeline, _wall_ms, dms=self._dms,
+        )
+        self._session.set_auth(auth)
+        self._connection_added(auth)
+
+    # -- public channels ------------------------------------------------------------------
+
+    def subscribe_to_ticker(self, symbol: str, callback: Callback) -> str:
+        """Subscribe to the passed symbol ticks data channel.
+
+        :param symbol: symbol to request data for (``"BTCUSD"`` means ``"tBTCUSD"``).
+        :param callback: receives the channel's ``subscribed`` event, its snapshot and every
+            update, as Bitfinex sends them (heartbeats are filtered out).
+        :returns: the subscription's identifier (``"ticker_tBTCUSD"``).
+
+        Example::
+
+            def my_handler(message):
+                # Here you can do stuff with the messages
+                print(message)
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+            my_client.authenticate(print)
+            my_client.subscribe_to_ticker(
+                symbol="BTCUSD",
+                callback=my_handler
+            )
+            my_client.start()
+        """
+        return self._subscribe(subs.ticker(symbol), callback)
+
+    def subscribe_to_trades(self, symbol: str, callback: Callback) -> str:
+        """Subscribe to the passed symbol trades data channel.
+
+        :param symbol: symbol to request data for.
+        :param callback: receives the ``subscribed`` event, the snapshot, and ``te``/``tu``
+            updates.
+        :returns: the subscription's identifier (``"trades_tBTCUSD"``).
+
+        Example::
+
+            def my_handler(message):
+                # Here you can do stuff with the messages
+                print(message)
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+            my_client.authenticate(print)
+            my_client.subscribe_to_trades(
+                symbol="BTCUSD",
+                callback=my_handler
+            )
+            my_client.start()
+        """
+        return self._subscribe(subs.trades(symbol), callback)
+
+    def subscribe_to_orderbook(
+        self, symbol: str, precision: str, callback: Callback, frequency: str = "F0", length: int = 25
+    ) -> str:
+        """Subscribe to the orderbook of a given symbol.
+
+        :param symbol: symbol to request data for.
+        :param precision: ``"R0"`` (raw book), ``"P0"``, ``"P1"``, ``"P2"``, ``"P3"`` or ``"P4"``.
+        :param callback: receives the ``subscribed`` event, the snapshot, updates and (if
+            enabled) ``cs`` checksum frames, as Bitfinex sends them.
+        :param frequency: ``"F0"`` realtime (default) or ``"F1"`` every two seconds.
+        :param length: levels per side: 1, 25 (default), 100 or 250.
+        :returns: the subscription's identifier (``"book_tBTCUSD_P1_F0_25"``).
+
+        Example::
+
+            def my_handler(message):
+                # Here you can do stuff with the messages
+                print(message)
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+
+            my_client.subscribe_to_orderbook(
+                symbol="BTCUSD",
+                precision="P1",
+                callback=my_handler
+            )
+            my_client.start()
+        """
+        return self._subscribe(subs.book(symbol, precision, frequency, length), callback)
+
+    def subscribe_to_candles(self, symbol: str, timeframe: str, callback: Callback) -> str:
+        """Subscribe to the passed symbol's OHLC data channel.
+
+        :param symbol: symbol to request data for.
+        :param timeframe: one of ``1m, 5m, 15m, 30m, 1h, 3h, 6h, 12h, 1D, 7D (= 1W), 1W, 14D, 1M``.
+        :param callback: receives the ``subscribed`` event, the snapshot (newest first) and
+            updates; each candle is ``[MTS, OPEN, CLOSE, HIGH, LOW, VOLUME]``.
+        :returns: the socket identifier (``"candles_tBTCUSD_1m"``).
+
+        Example::
+
+            def my_candle_handler(message):
+                # Here you can do stuff with the candle bar messages
+                print(message)
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+
+            my_client.subscribe_to_candles(
+                symbol="BTCUSD",
+                timeframe="1m",
+                callback=my_candle_handler
+            )
+            my_client.subscribe_to_candles(
+                symbol="ETHUSD",
+                timeframe="5m",
+                callback=my_candle_handler
+            )
+            my_client.start()
+        """
+        return self._subscribe(subs.candles(symbol, timeframe), callback)
+
+    def unsubscribe(self, identifier: str) -> None:
+        """End a subscription made by one of the ``subscribe_to_*`` methods.
+
+        :param identifier: what the ``subscribe_to_*`` call returned.
+        :raises ValueError: if there is no such subscription.
+        """
+        with self._lock:
+            if identifier not in self._identifiers:
+                raise ValueError(f"no subscription {identifier!r}; live: {sorted(self._identifiers)}")
+        self._call(self._session.unsubscribe, identifier)
+
+    @property
+    def subscriptions(self) -> list[str]:
+        """Identifiers of the live (or pending) subscriptions."""
+        with self._lock:
+            return sorted(self._identifiers)
+
+    @property
+    def _conns(self) -> dict[str, str]:
+        """The seed's way to list ping targets: identifier → connection name (``"auth"`` too)."""
+        with self._lock:
+            names = {identifier: "public" for identifier in self._identifiers}
+            if self._auth_configured:
+                names[AUTH] = AUTH
+        return names
+
+    def _subscribe(self, spec: subs.SubscriptionSpec, callback: Callback) -> str:
+        _check_callback(callback)
+        with self._lock:
+            if spec.identifier in self._identifiers:
+                raise ValueError(f"already subscribed as {spec.identifier!r}; unsubscribe it first")
+            self._identifiers.add(spec.identifier)
+        try:
+            self._call(self._add_channel, spec, callback)
+        except RuntimeError:
+            self._forget_identifier(spec.identifier)
+            raise
+        return spec.identifier
+
+    def _add_channel(self, spec: subs.SubscriptionSpec, callback: Callback) -> None:
+        handler = self._runner.frame_handler(spec.channel, callback, spec.identifier)
+        self._session.subscribe(Channel(spec, callback, handler))
+
+    # -- ping -----------------------------------------------------------------------------
+
+    def ping(self, channel: str = AUTH) -> int:
+        """Ping Bitfinex on one connection; the ``pong`` event goes to that channel's callback.
+
+        :param channel: ``"auth"`` (default) for the authenticated connection, or a subscription
+            identifier for the connection carrying it.
+        :returns: the ping's cid, echoed in the ``pong``.
+        :raises ValueError: for an unknown channel.
+        """
+        with self._lock:
+            known = channel in self._identifiers or (channel == AUTH and self._auth_configured)
+        if not known:
+            raise ValueError(f"ping(channel={channel!r}): no such channel; use 'auth' or one of {self.subscriptions}")
+        cid = self._cids.next()
+        self._call(self._ping, channel, cid)
+        return cid
+
+    def _ping(self, channel: str, cid: int) -> None:
+        if channel == AUTH:
+            auth = self._session.auth
+            if auth is not None:
+                auth.ping(cid, auth.callback, wait_for_open=True)
+            return
+        connection = self._session.location.get(channel)
+        if connection is not None:
+            target = connection.registry.get(channel)
+            connection.ping(cid, target.callback if target else None, wait_for_open=True)
+
+    # -- orders ---------------------------------------------------------------------------
+
+    def new_order_op(
+        self,
+        order_type: str,
+        symbol: str,
+        amount: Any,
+        price: Any,
+        price_trailing: Any = None,
+        price_aux_limit: Any = None,
+        price_oco_stop: Any = None,
+        hidden: Any = 0,
+        flags: Optional[Iterable[int]] = None,
+        tif: Any = None,
+        set_cid: bool = True,
+    ) -> dict[str, Any]:
+        """Create a new order operation (for :meth:`multi_order`), validated, without sending it.
+
+        :param order_type: ``"LIMIT"``, ``"MARKET"``, ``"STOP"``, ``"STOP LIMIT"``,
+            ``"TRAILING STOP"``, ``"FOK"``, ``"IOC"``, or any of them with ``"EXCHANGE "`` in
+            front (exchange wallet; without it, the margin wallet and positions).
+        :param symbol: the pair to trade, e.g. ``"BTCUSD"``.
+        :param amount: decimal string, int, float or Decimal; positive buys, negative sells.
+        :param price: the limit/stop price; may be ``None`` for MARKET orders.
+        :param price_trailing: the trailing distance (TRAILING STOP).
+        :param price_aux_limit: the limit price of a STOP LIMIT.
+        :param price_oco_stop: the OCO stop price (sets the OCO flag).
+        :param hidden: true makes the order hidden (the HIDDEN flag, 64).
+        :param flags: order flags (e.g. ``[4096]`` for post-only), combined.
+        :param tif: time in force: a UTC datetime or ``"YYYY-MM-DD HH:MM:SS"``.
+        :param set_cid: give the order a cid (a unique millisecond timestamp).
+        :returns: the ``on`` payload: ``{"cid": ..., "type": ..., "symbol": ..., "amount": ...,
+            "price": ..., ...}`` with amounts and prices as decimal strings.
+        :raises ValueError, TypeError: for invalid input, naming the argument.
+
+        Example::
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+            my_client.authenticate()
+            my_client.start()
+
+            order_operation = my_client.new_order_op(
+                order_type="LIMIT",
+                symbol="BTCUSD",
+                amount=0.004,
+                price=1000.0
+            )
+
+            # Usefull to keep track of an order by its client id, for later
+            # operations (like cancel order).
+            clinet_id = order_operation["cid"]
+
+            my_client.multi_order(
+                operations=[order_operation]
+            )
+        """
+        if not isinstance(set_cid, bool):
+            raise TypeError(f"set_cid must be a bool, not {type(set_cid).__name__}")
+        payload = orders.new_order_payload(
+            order_type, symbol, amount, price, price_trailing, price_aux_limit, price_oco_stop,
+            hidden, flags, tif,
+        )
+        if set_cid:
+            return {"cid": self._cids.next(), **payload}
+        return payload
+
+    def new_order(
+        self,
+        order_type: str,
+        symbol: str,
+        amount: Any,
+        price: Any,
+        price_trailing: Any = None,
+        price_aux_limit: Any = None,
+        price_oco_stop: Any = None,
+        hidden: Any = 0,
+        flags: Optional[Iterable[int]] = None,
+        tif: Any = None,
+        set_cid: bool = True,
+    ) -> Optional[int]:
+        """Create a new order: sends ``[0, "on", null, {...}]`` on the authenticated channel.
+
+        Takes the arguments of :meth:`new_order_op`. The order is queued until the channel is
+        authenticated (so it may be called right after :meth:`start`) and written exactly once.
+        The reply comes to the auth callback: an ``on-req`` notification, then ``on``/``oc``/
+        ``te`` messages.
+
+        :returns: the order's cid (a millisecond timestamp of its creation), or ``None`` if
+            ``set_cid`` is false.
+        :raises ValueError, TypeError: for invalid input, before anything is sent.
+        :raises RuntimeError: if :meth:`authenticate` was not called.
+
+        Example::
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+            my_client.authenticate()
+            my_client.start()
+
+            order_client_id = my_client.new_order(
+                order_type="LIMIT",
+                symbol="BTCUSD",
+                amount=0.004,
+                price=1000.0
+            )
+        """
+        payload = self.new_order_op(
+            order_type, symbol, amount, price, price_trailing, price_aux_limit, price_oco_stop,
+            hidden, flags, tif, set_cid,
+        )
+        cid = payload.get("cid")
+        self._submit(PendingInput("on", orders.order_input("on", payload), (cid,) if cid is not None else ()))
+        return cid
+
+    def multi_order(self, operations: Iterable[Any]) -> list[Optional[int]]:
+        """Send several order operations at once (``ox_multi``).
+
+        :param operations: a list of: dicts from :meth:`new_order_op` (new orders);
+            ``{"id": ID}`` or ``{"cid": CID, "cid_date": "YYYY-MM-DD"}`` (cancels);
+            ``{"id": ID, "price": ..., ...}`` (updates); ``{"id": [...]}``, ``{"cid": [[CID,
+            DATE], ...]}``, ``{"gid": [...]}`` or ``{"all": 1}`` (multi-cancels); or explicit
+            ``("on" | "oc" | "oc_multi" | "ou", {...})`` pairs. More than 75 operations are sent
+            as several ``ox_multi`` messages of at most 75, in order.
+        :returns: the cid of each operation, in the order given (``None`` for operations
+            without one).
+        :raises ValueError, TypeError: for an invalid operation (nothing is sent).
+        :raises RuntimeError: if :meth:`authenticate` was not called.
+
+        Example::
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            from bitfinex import utils
+            my_client = WssClient(key, secret)
+            my_client.authenticate()
+            my_client.start()
+
+            example_order_cid_to_cancel = 153925861909296
+
+            # docs: http://bit.ly/2BVqwW6
+            cancel_order_operation = {
+                'cid': example_order_cid_to_cancel,
+                'cid_date': utils.cid_to_date(example_order_cid_to_cancel)
+            }
+
+            new_order_operation = my_client.new_order_op(
+                order_type="LIMIT",
+                symbol="BTCUSD",
+                amount="0.004",
+                price="1000.0"
+            )
+
+            order_client_id = my_client.multi_order([
+                cancel_order_operation,
+                new_order_operation
+            ])
+        """
+        if isinstance(operations, (str, bytes, dict)) or not isinstance(operations, Iterable):
+            raise TypeError("operations must be a list of order operations")
+        checked = [orders.classify_operation(operation) for operation in operations]
+        messages = orders.multi_messages(checked)
+        cids = [payload.get("cid") if not isinstance(payload.get("cid"), list) else None for _, payload in checked]
+        self._require_auth()
+        offset = 0
+        for message in messages:
+            count = len(message[3])
+            chunk_cids = tuple(cid for cid in cids[offset:offset + count] if cid is not None)
+            offset += count
+            self._submit(PendingInput("ox_multi", message, chunk_cids))
+        return cids
+
+    def cancel_order(
+        self, order_id: Optional[int] = None, order_cid: Optional[int] = None, order_date: Optional[str] = None
+    ) -> None:
+        """Cancel an order by its Bitfinex id, or by its cid and the UTC date of the cid.
+
+        :param order_id: the order id Bitfinex gave the order.
+        :param order_cid: the order's cid (the seed's other spelling; needs ``order_date``).
+        :param order_date: the cid's UTC date, ``"YYYY-MM-DD"`` (see :func:`bitfinex.utils.cid_to_date`).
+        :raises ValueError: unless exactly one of the two ways is given.
+
+        Example::
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+            my_client.authenticate()
+            my_client.start()
+
+            my_client.cancel_order(
+                order_id=1234
+            )
+        """
+        payload = orders.cancel_payload(order_id, order_cid, order_date)
+        self._submit(PendingInput("oc", orders.order_input("oc", payload), (payload["cid"],) if "cid" in payload else ()))
+
+    def cancel_order_cid(self, order_cid: int, order_date: str) -> None:
+        """Cancel an order using its client id and the UTC date of the cid.
+
+        :param order_cid: the cid returned by :meth:`new_order` (an int or digit string).
+        :param order_date: ISO date of the cid, e.g. ``"2012-01-23"``.
+
+        Example::
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+            my_client.authenticate()
+            my_client.start()
+
+            # order_cid created by this library is always a milliseconds
+            # time stamp. So you can just divide it by 1000 to get the timestamp.
+            my_client.cancel_order(
+                order_cid=1538911910035,
+                order_date=(
+                    datetime.utcfromtimestamp(
+                        1538911910035/1000.0
+                    ).strftime("%Y-%m-%d")
+                )
+            )
+        """
+        self.cancel_order(order_cid=order_cid, order_date=order_date)
+
+    def update_order(self, **order_settings: Any) -> None:
+        """Update an order using its id (``ou``).
+
+        :param order_settings: ``id`` (required), and any of ``gid``, ``cid``, ``cid_date``,
+            ``price``, ``amount``, ``delta`` (change of amount), ``price_aux_limit``,
+            ``price_trailing``, ``flags``, ``lev``, ``tif``, ``meta``.
+        :raises TypeError: for a field ``ou`` does not have.
+        :raises ValueError: without ``id`` or for a bad value.
+
+        Example::
+
+            my_client.update_order(id=1234, price="1010.5", amount="0.01")
+        """
+        payload = orders.update_payload(order_settings)
+        self._submit(PendingInput("ou", orders.order_input("ou", payload)))
+
+    def calc(self, *calculations: Any) -> None:
+        """Ask the server to calculate account values; results come to the auth callback
+        (``miu``, ``fiu``, ``pu``, ``wu``, ``bu``).
+
+        :param calculations: names, or lists of names: ``margin_base``,
+            ``margin_sym_SYMBOL``, ``funding_sym_SYMBOL``, ``position_SYMBOL``,
+            ``wallet_TYPE_CURRENCY``, ``balance``; at most 30 per call. They are sent at most
+            8 per second, the server's limit, so bursts do not get the client disconnected.
+        :raises ValueError: for an unknown name or more than 30.
+
+        Examples::
+
+            # You should only need to create and authenticate a client once.
+            # Then simply reuse it later
+            my_client = WssClient(key, secret)
+            my_client.authenticate(print)
+            my_client.start()
+
+            my_client.calc(["margin_sym_tBTCUSD", "funding_sym_fUSD"])
+            my_client.calc(["margin_sym_tBTCUSD"])
+            my_client.calc(["position_tBTCUSD"])
+            my_client.calc(["wallet_exachange_USD"])
+        """
+        names = orders.calc_requests(calculations)
+        self._require_auth()
+        self._call(self._submit_calc, names)
+
+    def _require_auth(self) -> None:
+        with self._lock:
+            configured = self._auth_configured
+        if not configured:
+            raise RuntimeError("orders go over the authenticated channel: call authenticate() first")
+
+    def _submit(self, pending: PendingInput) -> None:
+        self._require_auth()
+        self._call(self._submit_in_reactor, pending)
+
+    def _submit_in_reactor(self, pending: PendingInput) -> None:
+        self._auth_connection().submit(pending)
+
+    def _submit_calc(self, names: list[str]) -> None:
+        self._auth_connection().submit_calc(names)
+
+    def _auth_connection(self) -> AuthConnection:
+        auth = self._session.auth
+        if auth is None:  # authenticate() always queues its connection before any order
+            raise AssertionError("order submitted before the authenticated connection exists")
+        return auth

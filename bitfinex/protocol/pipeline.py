@@ -1,0 +1,129 @@
+"""The authenticated channel's outbox: orders go out once, in order, when they can.
+
+Order inputs (``on``, ``oc``, ``oc_multi``, ``ou``, ``ox_multi``) wait in a FIFO until the
+connection is authenticated and not paused for maintenance, then each is written exactly once:
+an input is taken off the queue only when the socket accepted it, and nothing that was written
+is ever sent again automatically (*at most once*). What cannot be sent (auth failed, client
+stopped) is handed back so every cid is reported, never silently dropped.
+
+``calc`` requests have their own queue, throttled to Bitfinex's 8 calculations per second so a
+burst of ``calc`` calls does not get the client disconnected.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+from collections.abc import Callable
+from typing import Any, Optional
+
+from bitfinex.protocol.codec import dumps
+from bitfinex.protocol.constants import CALCS_PER_SECOND
+from bitfinex.protocol.orders import calc_message
+
+Writer = Callable[[bytes], bool]
+"""Writes one message to the socket; returns False if the socket could not take it."""
+
+
+@dataclasses.dataclass(frozen=True)
+class PendingInput:
+    """An input waiting to be written.
+
+    :param name: ``"on"``, ``"oc"``, ``"oc_multi"``, ``"ou"``, ``"ox_multi"`` or ``"calc"``.
+    :param message: the whole ``[0, name, null, payload]`` input.
+    :param cids: the cids the input carries (new orders, cancels by cid), for reports.
+    """
+
+    name: str
+    message: list[Any]
+    cids: tuple[int, ...] = ()
+
+
+class CalcThrottle:
+    """At most ``rate`` calculations in any ``window`` seconds (sans-I/O: time is passed in).
+
+    :param rate: calculations allowed per window (Bitfinex: 8 per second).
+    :param window: the window in seconds.
+    """
+
+    def __init__(self, rate: int = CALCS_PER_SECOND, window: float = 1.0) -> None:
+        self.rate = rate
+        self.window = window
+        self._sent: collections.deque[float] = collections.deque()
+
+    def available(self, now: float) -> int:
+        """Return how many calculations may go out at ``now``."""
+        sent = self._sent
+        while sent and sent[0] <= now - self.window:
+            sent.popleft()
+        return self.rate - len(sent)
+
+    def record(self, now: float, count: int) -> None:
+        """Note that ``count`` calculations went out at ``now``."""
+        self._sent.extend([now] * count)
+
+    def next_slot(self, now: float) -> float:
+        """Return the seconds from ``now`` until one more calculation may go out."""
+        if self.available(now) > 0:
+            return 0.0
+        return max(0.0, self._sent[0] + self.window - now)
+
+
+class OrderPipeline:
+    """Queues of order inputs and ``calc`` requests for the authenticated connection.
+
+    :param clock: monotonic seconds, for the calc throttle.
+    """
+
+    def __init__(self, clock: Callable[[], float], throttle: Optional[CalcThrottle] = None) -> None:
+        self.clock = clock
+        self.throttle = throttle or CalcThrottle()
+        self.orders: collections.deque[PendingInput] = collections.deque()
+        self.calcs: collections.deque[str] = collections.deque()
+        self.written = 0
+        """How many inputs have been written so far."""
+
+    def __len__(self) -> int:
+        return len(self.orders) + len(self.calcs)
+
+    def submit(self, pending: PendingInput) -> None:
+        """Queue an order input."""
+        self.orders.append(pending)
+
+    def submit_calc(self, names: list[str]) -> None:
+        """Queue calc request names (sent at most 8 per second)."""
+        self.calcs.extend(names)
+
+    def flush(self, write: Writer) -> Optional[float]:
+        """Write what may go now, in order.
+
+        :returns: seconds until more calc requests may go, or ``None`` if nothing is waiting
+            on the throttle.
+        """
+        orders = self.orders
+        while orders:
+            if not write(dumps(orders[0].message)):
+                return None
+            orders.popleft()
+            self.written += 1
+        if not self.calcs:
+            return None
+        now = self.clock()
+        room = self.throttle.available(now)
+        if room > 0:
+            batch = [self.calcs.popleft() for _ in range(min(room, len(self.calcs)))]
+            if not write(dumps(calc_message(batch))):
+                self.calcs.extendleft(reversed(batch))
+                return None
+            self.throttle.record(now, len(batch))
+            self.written += 1
+        return self.throttle.next_slot(self.clock()) if self.calcs else None
+
+    def drain(self) -> list[PendingInput]:
+        """Take every queued input off the queues (to report them as not sent)."""
+        pending = list(self.orders)
+        self.orders.clear()
+        if self.calcs:
+            pending.append(PendingInput("calc", calc_message(list(self.calcs))))
+            self.calcs.clear()
+        return pending

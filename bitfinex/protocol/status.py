@@ -1,0 +1,118 @@
+"""Status events: everything that happens to the client's connections, in one place.
+
+Pass ``status_callback=`` to :class:`~bitfinex.WssClient` to receive a :class:`StatusEvent`
+for each of the kinds below. Every event is also logged on the ``bitfinex`` logger (warnings
+for the ones that need attention). Status events never carry secrets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any, Optional
+
+log = logging.getLogger("bitfinex.status")
+
+CONNECTED = "connected"
+"""A connection is open (``connection``: its name, ``data``: the URL)."""
+DISCONNECTED = "disconnected"
+"""A connection closed (``reason``: why)."""
+RECONNECTING = "reconnecting"
+"""A connection will be retried (``attempt``: 1, 2, ...; ``delay``: seconds until it is)."""
+AUTHENTICATED = "authenticated"
+"""The server accepted the ``auth`` event."""
+AUTH_FAILED = "auth_failed"
+"""The server refused the ``auth`` event (``code``, ``reason``: its message)."""
+SUBSCRIBED = "subscribed"
+"""A subscription is live for the first time (``subscription``: its identifier)."""
+RESUBSCRIBED = "resubscribed"
+"""A subscription is live again after a reconnect or maintenance."""
+UNSUBSCRIBED = "unsubscribed"
+"""A subscription ended at the user's request."""
+SUBSCRIPTION_FAILED = "subscription_failed"
+"""The server refused a subscription (``code``, ``reason``)."""
+PAUSED = "paused"
+"""Maintenance began (info 20060 or platform status 0): orders wait in the queue."""
+RESUMED = "resumed"
+"""Maintenance ended (info 20061): queued orders go out, channels are resubscribed."""
+SERVER_ERROR = "server_error"
+"""The server sent an ``error`` event not tied to a subscription (``code``, ``reason``)."""
+SERVER_INFO = "server_info"
+"""The server sent an ``info`` event with a code (``code``, ``reason``)."""
+ORDER_NOT_SENT = "order_not_sent"
+"""A queued order input was never written (``cid``, ``reason``, ``data``: the input)."""
+CHECKSUM_MISMATCH = "checksum_mismatch"
+"""A maintained book failed its checksum; it is being rebuilt (``subscription``)."""
+SEQUENCE_GAP = "sequence_gap"
+"""SEQ_ALL numbering skipped (``data``: expected and received); the connection is resynced."""
+CALLBACK_ERROR = "callback_error"
+"""A user callback raised; the stream goes on (``subscription``, ``reason``)."""
+SLOW_CALLBACK = "slow_callback"
+"""A user callback blocked the reactor thread for ``delay`` seconds."""
+STOPPED = "stopped"
+"""``stop()`` finished: every connection is closed."""
+
+WARNING_KINDS = frozenset(
+    (AUTH_FAILED, DISCONNECTED, RECONNECTING, SUBSCRIPTION_FAILED, PAUSED, SERVER_ERROR,
+     ORDER_NOT_SENT, CHECKSUM_MISMATCH, SEQUENCE_GAP, CALLBACK_ERROR, SLOW_CALLBACK)
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class StatusEvent:
+    """One thing that happened to the client.
+
+    :param kind: one of the kind constants of this module (``"connected"``, ...).
+    :param connection: the connection's name: ``"auth"`` or ``"public-N"``; empty when the
+        event concerns the whole client.
+    """
+
+    kind: str
+    connection: str = ""
+    reason: str = ""
+    code: Optional[int] = None
+    attempt: Optional[int] = None
+    delay: Optional[float] = None
+    subscription: Optional[str] = None
+    cid: Optional[int] = None
+    data: Any = None
+
+    def describe(self) -> str:
+        """Return a one-line, human-readable account of the event."""
+        parts = [self.kind]
+        if self.connection:
+            parts.append(f"on {self.connection}")
+        for label, value in (
+            ("subscription", self.subscription), ("cid", self.cid), ("code", self.code),
+            ("attempt", self.attempt),
+        ):
+            if value is not None:
+                parts.append(f"{label}={value}")
+        if self.delay is not None:
+            parts.append(f"delay={self.delay:.3f}s")
+        if self.reason:
+            parts.append(f"({self.reason})")
+        return " ".join(parts)
+
+
+StatusSink = Callable[[StatusEvent], None]
+
+
+class StatusReporter:
+    """Logs each event and hands it to the user's status callback, which may not break us.
+
+    :param callback: the user's status callback, or ``None``.
+    """
+
+    def __init__(self, callback: Optional[StatusSink] = None) -> None:
+        self.callback = callback
+
+    def __call__(self, event: StatusEvent) -> None:
+        log.log(logging.WARNING if event.kind in WARNING_KINDS else logging.INFO, "%s", event.describe())
+        callback = self.callback
+        if callback is not None:
+            try:
+                callback(event)
+            except Exception:
+                log.exception("status callback raised on %s", event.kind)
