@@ -82,6 +82,7 @@ class Link:
         self._drop_reason: Optional[str] = None
         self.connector: Any = None
         self.closing = False
+        self.started = False
         self.opened_at: Optional[float] = None
         self._attempt_call: Any = None
         self._watchdog_call: Any = None
@@ -99,8 +100,10 @@ class Link:
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Connect as soon as the rate limit allows."""
-        self.closing = False
+        """Connect as soon as the rate limit allows (once; later calls do nothing)."""
+        if self.started or self.closing:
+            return
+        self.started = True
         self._schedule_attempt(0.0)
 
     def close(self, timeout: float = 3.0) -> Deferred[None]:

@@ -14,10 +14,6 @@ import threading
 from collections.abc import Callable
 from typing import Any, Optional, TypeVar
 
-import txaio
-
-txaio.use_twisted()
-
 log = logging.getLogger("bitfinex.transport")
 
 T = TypeVar("T")
@@ -41,16 +37,27 @@ def new_reactor() -> Any:
         return SelectReactor()
 
 
-def bind_timers(factory: Any, reactor: Any) -> None:
-    """Make an autobahn factory schedule its timeouts on ``reactor``.
+class ReactorTimer:
+    """The timer interface autobahn's factories use (``call_later`` returning something with
+    ``cancel()``), on an explicit reactor.
 
-    autobahn's factories create their handshake, ping and close timers through txaio's *global*
-    loop, which is Twisted's global reactor; a factory on a private reactor would otherwise never
-    time out (and would touch another thread's reactor). This swaps in a timer bound to ours.
+    autobahn schedules its handshake, ping and close timeouts through ``factory._batched_timer``,
+    which txaio builds on Twisted's *global* reactor (``txaio.with_config(loop=...)`` ignores its
+    argument for Twisted). On a private reactor those timers would never fire and would import,
+    and so install, the global reactor. :func:`bind_timers` swaps this in.
     """
-    factory._batched_timer = txaio.with_config(loop=reactor).make_batched_timer(
-        bucket_seconds=0.2, chunk_size=1000
-    )
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+
+    def call_later(self, delay: float, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """Schedule ``function(*args, **kwargs)`` in ``delay`` seconds; the result has ``cancel()``."""
+        return self.reactor.callLater(delay, function, *args, **kwargs)
+
+
+def bind_timers(factory: Any, reactor: Any) -> None:
+    """Make an autobahn factory schedule its timeouts on ``reactor`` (see :class:`ReactorTimer`)."""
+    factory._batched_timer = ReactorTimer(reactor)
 
 
 class ReactorThread:
