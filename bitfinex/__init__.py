@@ -10,12 +10,21 @@
     client.start()
 
 ``bitfinex.testing`` holds a local Bitfinex-compatible exchange to run bots and tests against.
+
+The library logs on the ``bitfinex`` logger and its children and is quiet by default; to see
+what it does::
+
+    logging.basicConfig(level=logging.INFO)
 """
+
+import logging
 
 from bitfinex import utils
 from bitfinex.client import WssClient
 from bitfinex.protocol.status import StatusEvent
 
 __version__ = "1.0.0"
+
+logging.getLogger("bitfinex").addHandler(logging.NullHandler())
 
 __all__ = ["StatusEvent", "WssClient", "__version__", "utils"]

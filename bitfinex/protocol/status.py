@@ -53,6 +53,9 @@ SLOW_CALLBACK = "slow_callback"
 STOPPED = "stopped"
 """``stop()`` finished: every connection is closed."""
 
+CLOSED_BY_CLIENT = "closed by the client"
+"""The ``reason`` of a ``disconnected`` event for a connection the client closed itself."""
+
 WARNING_KINDS = frozenset(
     (AUTH_FAILED, DISCONNECTED, RECONNECTING, SUBSCRIPTION_FAILED, PAUSED, SERVER_ERROR,
      ORDER_NOT_SENT, CHECKSUM_MISMATCH, SEQUENCE_GAP, CALLBACK_ERROR, SLOW_CALLBACK)
@@ -109,7 +112,8 @@ class StatusReporter:
         self.callback = callback
 
     def __call__(self, event: StatusEvent) -> None:
-        log.log(logging.WARNING if event.kind in WARNING_KINDS else logging.INFO, "%s", event.describe())
+        warn = event.kind in WARNING_KINDS and event.reason != CLOSED_BY_CLIENT
+        log.log(logging.WARNING if warn else logging.INFO, "%s", event.describe())
         callback = self.callback
         if callback is not None:
             try:

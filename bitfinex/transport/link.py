@@ -160,9 +160,11 @@ class Link:
             self.protocol = None
         self._stop_watchdog()
         if was_open:
-            self.core.closed(reason)
+            self.core.closed(st.CLOSED_BY_CLIENT if self.closing else reason)
             if self.opened_at is not None and self.reactor.seconds() - self.opened_at >= STABLE_AFTER:
                 self.backoff.reset()
+        if self.closing:
+            reason = st.CLOSED_BY_CLIENT
         self.report(st.StatusEvent(st.DISCONNECTED, self.core.name, reason))
         if self.closing:
             waiters, self._closed_waiters = self._closed_waiters, []
