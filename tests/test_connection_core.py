@@ -285,3 +285,15 @@ def test_refused_subscription_is_reported_and_freed(runner, statuses):
                                "symbol": "tNOPE1", "subId": spec.identifier}))
     assert statuses[-1].kind == "subscription_failed" and statuses[-1].code == 10001
     assert received[-1]["event"] == "error" and ended == [spec.identifier] and closed == [connection]
+
+
+def test_each_calc_call_stays_its_own_message(runner, statuses):
+    auth, _ = make_auth(runner, statuses)
+    wire = Wire()
+    auth.submit_calc(["margin_sym_tBTCUSD", "funding_sym_fUSD"])
+    auth.submit_calc(["position_tBTCUSD"])
+    auth.submit_calc(["wallet_margin_USD"] * 6)
+    auth.opened(wire)
+    auth.received(frame({"event": "auth", "status": "OK", "chanId": 0}))
+    calcs = [m[3] for m in wire.sent if isinstance(m, list)]
+    assert calcs == [[["margin_sym_tBTCUSD"], ["funding_sym_fUSD"]], [["position_tBTCUSD"]]]  # the 6 wait for room

@@ -7,7 +7,9 @@ is ever sent again automatically (*at most once*). What cannot be sent (auth fai
 stopped) is handed back so every cid is reported, never silently dropped.
 
 ``calc`` requests have their own queue, throttled to Bitfinex's 8 calculations per second so a
-burst of ``calc`` calls does not get the client disconnected.
+burst of ``calc`` calls does not get the client disconnected. Each ``calc()`` call stays one
+message (split only where it holds more calculations than the throttle lets out at once), so
+a name the server refuses cannot take other calls' requests down with it.
 """
 
 from __future__ import annotations
@@ -64,9 +66,14 @@ class CalcThrottle:
 
     def next_slot(self, now: float) -> float:
         """Return the seconds from ``now`` until one more calculation may go out."""
-        if self.available(now) > 0:
+        return self.wait_for(now, 1)
+
+    def wait_for(self, now: float, count: int) -> float:
+        """Return the seconds from ``now`` until ``count`` (at most ``rate``) calculations may go."""
+        missing = min(count, self.rate) - self.available(now)
+        if missing <= 0:
             return 0.0
-        return max(0.0, self._sent[0] + self.window - now)
+        return max(0.0, self._sent[missing - 1] + self.window - now)
 
 
 class OrderPipeline:
@@ -79,7 +86,7 @@ class OrderPipeline:
         self.clock = clock
         self.throttle = throttle or CalcThrottle()
         self.orders: collections.deque[PendingInput] = collections.deque()
-        self.calcs: collections.deque[str] = collections.deque()
+        self.calcs: collections.deque[list[str]] = collections.deque()
         self.written = 0
         """How many inputs have been written so far."""
 
@@ -91,8 +98,8 @@ class OrderPipeline:
         self.orders.append(pending)
 
     def submit_calc(self, names: list[str]) -> None:
-        """Queue calc request names (sent at most 8 per second)."""
-        self.calcs.extend(names)
+        """Queue one ``calc()`` call's request names (sent at most 8 per second)."""
+        self.calcs.append(list(names))
 
     def flush(self, write: Writer) -> Optional[float]:
         """Write what may go now, in order.
@@ -106,24 +113,28 @@ class OrderPipeline:
                 return None
             orders.popleft()
             self.written += 1
-        if not self.calcs:
-            return None
-        now = self.clock()
-        room = self.throttle.available(now)
-        if room > 0:
-            batch = [self.calcs.popleft() for _ in range(min(room, len(self.calcs)))]
+        calcs = self.calcs
+        while calcs:
+            now = self.clock()
+            room = self.throttle.available(now)
+            head = calcs[0]
+            if room <= 0 or (room < len(head) and room < self.throttle.rate):
+                return self.throttle.next_slot(now) if room <= 0 else self.throttle.wait_for(now, len(head))
+            batch = head[:room]
             if not write(dumps(calc_message(batch))):
-                self.calcs.extendleft(reversed(batch))
                 return None
             self.throttle.record(now, len(batch))
             self.written += 1
-        return self.throttle.next_slot(self.clock()) if self.calcs else None
+            if len(batch) == len(head):
+                calcs.popleft()
+            else:
+                del head[:room]
+        return None
 
     def drain(self) -> list[PendingInput]:
         """Take every queued input off the queues (to report them as not sent)."""
         pending = list(self.orders)
         self.orders.clear()
-        if self.calcs:
-            pending.append(PendingInput("calc", calc_message(list(self.calcs))))
-            self.calcs.clear()
+        pending.extend(PendingInput("calc", calc_message(names)) for names in self.calcs)
+        self.calcs.clear()
         return pending
