@@ -209,7 +209,7 @@ class Link:
         self.limiter.record(now)
         factory: Any = self.factory
         if self.tls is not None:
-            factory = TLSMemoryBIOFactory(self.tls, True, self.factory)
+            factory = TLSMemoryBIOFactory(self.tls, True, self.factory, clock=self.reactor)
         self.connector = self.reactor.connectTCP(self.host, self.port, factory, timeout=10)
 
     def _wake_later(self, delay: float) -> None:

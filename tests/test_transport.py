@@ -1,0 +1,179 @@
+"""The Twisted/autobahn shell: the autobahn internals our tuned protocol relies on, the private
+reactor, TLS verification, and close/abort behaviour.
+
+If an autobahn upgrade changes an internal the tuned protocol uses, the tests in the first
+section fail and name it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import subprocess
+import sys
+import textwrap
+import threading
+
+import pytest
+from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
+from autobahn.websocket import protocol as autobahn_protocol
+
+from bitfinex.protocol.connection import PublicConnection
+from bitfinex.protocol.dispatch import CallbackRunner
+from bitfinex.protocol.pacing import Backoff, RateLimiter
+from bitfinex.testing import LocalExchange
+from bitfinex.transport.link import Link
+from bitfinex.transport.reactor import ReactorThread, bind_timers
+from bitfinex.transport.websocket import BitfinexClientFactory
+from client_fixtures import KEY, SECRET, Inbox, exchange, is_data, is_event, make_client, no_leaks, wait_until  # noqa: F401
+
+# -- autobahn internals --------------------------------------------------------------------
+
+
+def test_autobahn_still_collects_message_frames_the_way_onMessageEnd_reads_them():
+    begin = inspect.getsource(autobahn_protocol.WebSocketProtocol.onMessageBegin)
+    frame = inspect.getsource(autobahn_protocol.WebSocketProtocol.onMessageFrame)
+    end = inspect.getsource(autobahn_protocol.WebSocketProtocol.onMessageEnd)
+    assert "self.message_is_binary = isBinary" in begin
+    assert "self.message_data: list[bytes] = []" in begin or "self.message_data = []" in begin
+    assert "self.message_data.extend(payload)" in frame
+    assert "failedByMe" in end and 'self.fire("message"' in end
+
+
+def test_autobahn_schedules_its_timers_only_where_we_rebind_or_disable_them():
+    source = inspect.getsource(autobahn_protocol)
+    assert source.count("self.factory._batched_timer.call_later(") >= 4
+    direct = [line.strip() for line in source.splitlines() if "txaio.call_later(" in line]
+    # the client's post-close drop timer (disabled: serverConnectionDropTimeout=0) and the
+    # sync-send trickle (never used: we do not send with sync=True)
+    assert len(direct) == 2, direct
+    assert "serverConnectionDropTimeout > 0" in source
+    assert "txaio.make_batched_timer(" in source
+
+
+def test_factory_options_we_set_exist():
+    factory = BitfinexClientFactory("ws://127.0.0.1:1", ReactorThread().reactor, link=None, on_text=print, user_agent="t")
+    assert factory.utf8validateIncoming is False
+    assert factory.serverConnectionDropTimeout == 0
+    assert factory.maxMessagePayloadSize == 8 * 1024 * 1024
+    assert factory._batched_timer.reactor is factory.reactor
+
+
+# -- the tuned protocol, against a bare autobahn server ---------------------------------------
+
+
+class _FragmentingServer(WebSocketServerProtocol):
+    """Sends one text message in three fragments, a binary message, then a plain one."""
+
+    def onOpen(self) -> None:
+        text = json.dumps([1, ["fragmented", "message", "x" * 5000]]).encode()
+        self.beginMessage(isBinary=False)
+        for start in range(0, len(text), 2000):
+            self.sendMessageFrame(text[start:start + 2000])
+        self.endMessage()
+        self.sendMessage(b"\x00\x01binary", isBinary=True)
+        self.sendMessage(b'[1,["after"]]')
+
+
+def test_fragmented_messages_are_joined_and_binary_ones_dropped():
+    server_thread = ReactorThread(name="test-server")
+    factory = WebSocketServerFactory(reactor=server_thread.reactor)
+    bind_timers(factory, server_thread.reactor)
+    factory.protocol = _FragmentingServer
+    port = server_thread.reactor.listenTCP(0, factory, interface="127.0.0.1")
+    server_thread.start()
+    client_thread = ReactorThread(name="test-client")
+    client_thread.start()
+    statuses = Inbox("statuses")
+    runner = CallbackRunner(statuses)
+    core = PublicConnection("public-1", statuses, runner, capacity=25)
+    received = Inbox("received")
+    core.routes[1] = received
+    link = Link(core, f"ws://127.0.0.1:{port.getHost().port}", client_thread.reactor, statuses,
+                Backoff(0.05, 0.1), RateLimiter(10, 1.0), None, lambda: 1)
+    try:
+        client_thread.call(link.start)
+        received.wait_for(lambda m: m == [1, ["after"]])
+        assert received.items == [[1, ["fragmented", "message", "x" * 5000]], [1, ["after"]]]
+        assert core.frames_dropped == 1
+    finally:
+        done = threading.Event()
+        client_thread.call(lambda: link.close().addBoth(lambda _: done.set()))
+        done.wait(5)
+        client_thread.stop()
+        server_thread.run_sync(port.stopListening)
+        server_thread.stop()
+
+
+def test_client_lifecycle_never_installs_the_global_reactor():
+    script = textwrap.dedent(
+        """
+        import sys, threading
+        from bitfinex import WssClient
+        from bitfinex.testing import LocalExchange
+        with LocalExchange(key="k", secret="s", heartbeat_interval=0.2) as exchange:
+            got = threading.Event()
+            client = WssClient("k", "s", url=exchange.url, heartbeat_timeout=1.0)
+            client.authenticate(lambda m: isinstance(m, list) and m[1] == "n" and got.set())
+            client.subscribe_to_ticker("BTCUSD", print)
+            client.start()
+            client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
+            assert got.wait(10)
+            client.stop()
+        print("GLOBAL-REACTOR", "twisted.internet.reactor" in sys.modules)
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "GLOBAL-REACTOR False" in result.stdout
+
+
+# -- TLS ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def tls_exchange(no_leaks):
+    with LocalExchange(key=KEY, secret=SECRET, heartbeat_interval=0.5, tls=True) as running:
+        yield running
+
+
+def test_a_self_signed_server_is_refused_without_its_ca(tls_exchange, no_leaks):
+    from bitfinex import WssClient
+
+    statuses = Inbox("statuses")
+    client = WssClient(url=tls_exchange.url, status_callback=statuses, max_retries=1, reconnect_base=0.05)
+    ticks = Inbox("ticks")
+    try:
+        client.subscribe_to_ticker("BTCUSD", ticks)
+        client.start()
+        event = statuses.wait_kind("disconnected")
+        assert "certificate" in event.reason.lower() or "verify" in event.reason.lower(), event.reason
+        statuses.wait_for(lambda e: e.kind == "server_error" and "gave up" in e.reason)
+        assert ticks.items == []
+    finally:
+        client.stop()
+
+
+def test_with_its_ca_passed_explicitly_the_tls_server_is_trusted(tls_exchange):
+    from bitfinex import WssClient
+
+    assert tls_exchange.url.startswith("wss://")
+    client = WssClient(KEY, SECRET, url=tls_exchange.url, ca_file=tls_exchange.ca_path)
+    account, ticks = Inbox("account"), Inbox("ticks")
+    try:
+        client.authenticate(account)
+        client.subscribe_to_ticker("BTCUSD", ticks)
+        client.start()
+        account.wait_for(is_event("auth", status="OK"))
+        ticks.wait_for(is_data())
+    finally:
+        client.stop()
+
+
+def test_a_bad_ca_file_is_a_clear_error_at_construction(tmp_path):
+    from bitfinex import WssClient
+
+    bad = tmp_path / "ca.pem"
+    bad.write_text("not a certificate")
+    with pytest.raises(ValueError, match="ca_file"):
+        WssClient(ca_file=bad)
