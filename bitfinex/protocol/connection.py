@@ -14,6 +14,7 @@ authenticated channel (``chanId`` 0), its orders and its account messages.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Optional
 
@@ -23,6 +24,7 @@ from bitfinex.protocol.constants import (
     AUTH_CHANNEL_ID,
     HEARTBEAT,
     PROTOCOL_VERSION,
+    ErrorCode,
     InfoCode,
 )
 from bitfinex.protocol.dispatch import Callback, CallbackRunner, MalformedFrame
@@ -45,10 +47,15 @@ class ConnectionCore:
     :param report: where status events go.
     :param runner: runs user callbacks.
     :param flags: ``conf`` flags to set when the connection opens (0 sends no ``conf``).
+    :param clock: monotonic seconds, to date requests awaiting an answer.
     """
 
-    def __init__(self, name: str, report: st.StatusSink, runner: CallbackRunner, flags: int = 0) -> None:
+    def __init__(
+        self, name: str, report: st.StatusSink, runner: CallbackRunner, flags: int = 0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.name = name
+        self.clock = clock
         self.report = report
         self.runner = runner
         self.flags = flags
@@ -129,6 +136,11 @@ class ConnectionCore:
     def pump(self) -> None:
         """Send what is waiting and may go now (the transport calls it after a wakeup)."""
 
+    def oldest_unanswered(self) -> Optional[float]:
+        """When the oldest request still awaiting the server's answer was sent (``None``: none
+        is). A request unanswered for long means the answer was lost: the transport reconnects."""
+        return self.registry.oldest_request()
+
     # -- sending --------------------------------------------------------------------------
 
     def send(self, message: Any) -> bool:
@@ -195,7 +207,7 @@ class ConnectionCore:
     def _request(self, channel: Channel) -> None:
         if self.is_open and not self.paused and channel.state is ChannelState.PENDING:
             if self.send(channel.spec.request()):
-                self.registry.requested(channel)
+                self.registry.requested(channel, self.clock())
 
     def _after_open(self) -> None:
         for channel in self.registry:
@@ -374,14 +386,32 @@ class AuthConnection(ConnectionCore):
         self.authenticated = False
         self.auth_failed: Optional[str] = None
         """Why the last auth failed, until a new auth succeeds."""
+        self.auth_sent_at: Optional[float] = None
 
     def _after_open(self) -> None:
         self.authenticated = False
-        self.send(auth_message(self._api_key, self._secret, self.nonces.next(), self.filters, dms=self.dms))
+        if self.send(auth_message(self._api_key, self._secret, self.nonces.next(), self.filters, dms=self.dms)):
+            self.auth_sent_at = self.clock()
+
+    def oldest_unanswered(self) -> Optional[float]:
+        """Also counts an ``auth`` still awaiting its answer."""
+        times = [t for t in (self.auth_sent_at, super().oldest_unanswered()) if t is not None]
+        return min(times) if times else None
 
     def closed(self, reason: str) -> None:
-        """The socket closed: orders wait for the next authentication."""
+        """The socket closed: queued orders wait for the next authentication; written ones the
+        exchange had not answered yet are reported as unconfirmed (they are never re-sent)."""
         self.authenticated = False
+        self.auth_sent_at = None
+        for cid, pending in self.pipeline.take_unconfirmed():
+            self.report(
+                st.StatusEvent(
+                    st.ORDER_UNCONFIRMED, self.name,
+                    f"written before the connection closed ({reason}) and not answered; not re-sent: "
+                    "check the order snapshot after re-authentication",
+                    cid=cid, data=pending.message,
+                )
+            )
         super().closed(reason)
 
     def on_event(self, event: dict[str, Any]) -> None:
@@ -394,6 +424,7 @@ class AuthConnection(ConnectionCore):
             self.runner.run(self.callback, event, self.name)
 
     def _on_auth(self, event: dict[str, Any]) -> None:
+        self.auth_sent_at = None
         if event.get("status") == "OK":
             self.authenticated = True
             self.auth_failed = None
@@ -404,10 +435,17 @@ class AuthConnection(ConnectionCore):
             return
         self.authenticated = False
         reason = str(event.get("msg") or "authentication failed")
+        code = _code(event)
+        nonce_refused = code == ErrorCode.AUTH_NONCE or "nonce" in reason.lower()
+        if nonce_refused:
+            reason += " (this key saw larger nonces: raise nonce_multiplier if it keeps failing)"
         self.auth_failed = reason
-        self.report(st.StatusEvent(st.AUTH_FAILED, self.name, reason, _code(event)))
+        self.report(st.StatusEvent(st.AUTH_FAILED, self.name, reason, code))
         self.runner.run(self.callback, event, self.name)
         self.fail_queued(f"authentication failed: {reason}")
+        if nonce_refused:
+            # Time moves nonces up: a later attempt, with a fresh nonce, may pass.
+            self.request_reconnect("retrying authentication with a fresh nonce")
 
     def _deliver(self, msg: list[Any]) -> None:
         kind = msg[1]
@@ -415,6 +453,8 @@ class AuthConnection(ConnectionCore):
             return
         if type(kind) is not str:
             raise MalformedFrame("account message without a type")
+        if self.pipeline.unconfirmed:
+            self.pipeline.confirm(order_cids(kind, msg[2] if len(msg) > 2 else None))
         self.runner.run(self.callback, msg, self.name)
 
     def submit(self, pending: PendingInput) -> None:
@@ -455,6 +495,29 @@ class AuthConnection(ConnectionCore):
             notification = [0, "n", [self.wall_ms(), f"{item.name}-req", None, None, payload, None, "ERROR",
                                      f"Not sent: {reason}"]]
             self.runner.run(self.callback, notification, self.name)
+
+
+_ORDER_CID = 2
+_TRADE_CID = 11
+
+
+def order_cids(kind: str, data: Any) -> list[int]:
+    """The cids an account message mentions: orders (``os``/``on``/``ou``/``oc``), own trades
+    (``te``/``tu``) and notifications (``n``, whose info is an order or a list of orders)."""
+    if type(data) is not list:
+        return []
+    if kind == "n":
+        info = data[4] if len(data) > 4 else None
+        if type(info) is not list:
+            return []
+        rows = info if info and type(info[0]) is list else [info]
+        return [row[_ORDER_CID] for row in rows if len(row) > _ORDER_CID and type(row[_ORDER_CID]) is int]
+    if kind == "os":
+        return [row[_ORDER_CID] for row in data if type(row) is list and len(row) > _ORDER_CID and type(row[_ORDER_CID]) is int]
+    index = _ORDER_CID if kind in ("on", "ou", "oc") else _TRADE_CID if kind in ("te", "tu") else None
+    if index is not None and len(data) > index and type(data[index]) is int:
+        return [data[index]]
+    return []
 
 
 def _code(event: dict[str, Any]) -> Optional[int]:

@@ -89,6 +89,8 @@ class OrderPipeline:
         self.calcs: collections.deque[list[str]] = collections.deque()
         self.written = 0
         """How many inputs have been written so far."""
+        self.unconfirmed: dict[int, PendingInput] = {}
+        """Written inputs, by cid, that the exchange has not answered yet."""
 
     def __len__(self) -> int:
         return len(self.orders) + len(self.calcs)
@@ -111,8 +113,10 @@ class OrderPipeline:
         while orders:
             if not write(dumps(orders[0].message)):
                 return None
-            orders.popleft()
+            pending = orders.popleft()
             self.written += 1
+            for cid in pending.cids:
+                self.unconfirmed[cid] = pending
         calcs = self.calcs
         while calcs:
             now = self.clock()
@@ -130,6 +134,17 @@ class OrderPipeline:
             else:
                 del head[:room]
         return None
+
+    def confirm(self, cids: list[int]) -> None:
+        """The exchange answered about these cids."""
+        for cid in cids:
+            self.unconfirmed.pop(cid, None)
+
+    def take_unconfirmed(self) -> list[tuple[int, PendingInput]]:
+        """Take the written inputs still unanswered (the connection closed under them)."""
+        taken = list(self.unconfirmed.items())
+        self.unconfirmed.clear()
+        return taken
 
     def drain(self) -> list[PendingInput]:
         """Take every queued input off the queues (to report them as not sent)."""

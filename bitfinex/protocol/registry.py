@@ -41,6 +41,7 @@ class Channel:
     handler: FrameHandler
     state: ChannelState = ChannelState.PENDING
     chan_id: Optional[int] = None
+    requested_at: Optional[float] = None
     times_subscribed: int = 0
     cancel_when_subscribed: bool = False
     resubscribe_when_unsubscribed: bool = False
@@ -85,9 +86,15 @@ class ChannelRegistry:
             del self.routes[channel.chan_id]
         channel.chan_id = None
 
-    def requested(self, channel: Channel) -> None:
-        """Mark that ``subscribe`` was sent for ``channel``."""
+    def requested(self, channel: Channel, now: float) -> None:
+        """Mark that ``subscribe`` was sent for ``channel`` at ``now``."""
         channel.state = ChannelState.REQUESTED
+        channel.requested_at = now
+
+    def oldest_request(self) -> Optional[float]:
+        """When the oldest still unanswered ``subscribe`` was sent, if any is."""
+        times = [c.requested_at for c in self.channels.values() if c.state is ChannelState.REQUESTED and c.requested_at is not None]
+        return min(times) if times else None
 
     def activate(self, channel: Channel, chan_id: int) -> None:
         """Route ``chan_id`` to ``channel`` after its ``subscribed`` event."""

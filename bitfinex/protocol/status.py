@@ -42,6 +42,10 @@ SERVER_INFO = "server_info"
 """The server sent an ``info`` event with a code (``code``, ``reason``)."""
 ORDER_NOT_SENT = "order_not_sent"
 """A queued order input was never written (``cid``, ``reason``, ``data``: the input)."""
+ORDER_UNCONFIRMED = "order_unconfirmed"
+"""An input was written but its connection closed before the exchange answered about its
+``cid``: it may or may not have arrived, and it is not re-sent (at most once). Reconcile with the
+``os`` snapshot that follows re-authentication."""
 CHECKSUM_MISMATCH = "checksum_mismatch"
 """A maintained book failed its checksum; it is being rebuilt (``subscription``)."""
 SEQUENCE_GAP = "sequence_gap"
@@ -58,7 +62,7 @@ CLOSED_BY_CLIENT = "closed by the client"
 
 WARNING_KINDS = frozenset(
     (AUTH_FAILED, DISCONNECTED, RECONNECTING, SUBSCRIPTION_FAILED, PAUSED, SERVER_ERROR,
-     ORDER_NOT_SENT, CHECKSUM_MISMATCH, SEQUENCE_GAP, CALLBACK_ERROR, SLOW_CALLBACK)
+     ORDER_NOT_SENT, ORDER_UNCONFIRMED, CHECKSUM_MISMATCH, SEQUENCE_GAP, CALLBACK_ERROR, SLOW_CALLBACK)
 )
 
 

@@ -4,12 +4,14 @@ A :class:`Link` owns the socket side of one :class:`~bitfinex.protocol.connectio
 It connects (TLS verified for ``wss://``), reconnects after every unexpected close with
 exponential backoff and jitter, never faster than Bitfinex's connection-rate limit, and treats a
 connection that has received nothing for ``heartbeat_timeout`` seconds as dead (after a ``ping``
-at half that time got no answer either). Everything here runs on the reactor thread.
+at half that time got no answer either), as it does one whose ``subscribe`` or ``auth`` went
+unanswered that long (the answer was lost: frames for an unknown channel would keep it "alive"). Everything here runs on the reactor thread.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, Optional
 from urllib.parse import urlparse
@@ -254,6 +256,10 @@ class Link:
         silent = now - self._last_activity
         if silent >= self.heartbeat_timeout:
             self.reconnect(f"no frame for {silent:.1f} s (heartbeat timeout)")
+            return
+        asked = self.core.oldest_unanswered()
+        if asked is not None and time.monotonic() - asked >= self.heartbeat_timeout:
+            self.reconnect(f"no answer to a request for {time.monotonic() - asked:.1f} s")
             return
         if silent >= self.heartbeat_timeout / 2 and not self._probe_sent:
             self._probe_sent = self.core.ping(self.next_cid(), None)
