@@ -20,6 +20,7 @@ from twisted.internet.defer import Deferred, DeferredList
 from bitfinex.protocol import orders
 from bitfinex.protocol import status as st
 from bitfinex.protocol import subscriptions as subs
+from bitfinex.protocol.book import BookFeed, FeedResult, OrderBook
 from bitfinex.protocol.connection import AuthConnection, ConnectionCore
 from bitfinex.protocol.constants import (
     AUTH_CONNECTIONS_PER_15_SECONDS,
@@ -28,6 +29,7 @@ from bitfinex.protocol.constants import (
     PUBLIC_CONNECTIONS_PER_MINUTE,
     PUBLIC_URL,
     URL_ENVIRONMENT_VARIABLE,
+    ConfFlag,
 )
 from bitfinex.protocol.dispatch import Callback, CallbackRunner
 from bitfinex.protocol.ids import PROCESS_CIDS, CidGenerator
@@ -86,6 +88,9 @@ class WssClient:
         reported as slow.
     :param dead_man_switch: have Bitfinex cancel all of the account's orders when the
         authenticated socket closes (auth ``dms: 4``).
+    :param sequence_check: turn on SEQ_ALL and check every connection's sequence numbers; a
+        gap (a lost frame) is reported and the connection resynced by reconnecting. Callbacks
+        see frames without the numbers either way.
 
     .. hint::
         Do not store your key or secret in code: read them from the environment,
@@ -109,6 +114,7 @@ class WssClient:
         ca_file: Optional[CaSource] = None,
         slow_callback_threshold: float = 0.25,
         dead_man_switch: bool = False,
+        sequence_check: bool = False,
     ) -> None:
         if key is not None and not isinstance(key, str):
             raise TypeError(f"key must be a str, not {type(key).__name__}")
@@ -146,7 +152,10 @@ class WssClient:
 
         self._report = st.StatusReporter(status_callback)
         self._runner = CallbackRunner(self._report, slow_callback_threshold)
-        self._session = Session(self._report, self._runner, max_channels_per_connection)
+        self._flags = int(ConfFlag.SEQ_ALL) if sequence_check else 0
+        self._session = Session(
+            self._report, self._runner, max_channels_per_connection, self._flags, check_sequence=sequence_check
+        )
         self._session.connection_added = self._connection_added
         self._session.connection_unused = self._connection_unused
         self._session.subscription_ended = self._forget_identifier
@@ -321,7 +330,7 @@ class WssClient:
         assert self.key is not None and self._secret is not None
         auth = AuthConnection(
             self._report, self._runner, self.key, self._secret, self._nonces, filters, callback,
-            self._pipeline, _wall_ms, dms=self._dms,
+            self._pipeline, _wall_ms, flags=self._flags, dms=self._dms,
         )
         self._session.set_auth(auth)
         self._connection_added(auth)
@@ -381,16 +390,28 @@ class WssClient:
         return self._subscribe(subs.trades(symbol), callback)
 
     def subscribe_to_orderbook(
-        self, symbol: str, precision: str, callback: Callback, frequency: str = "F0", length: int = 25
+        self,
+        symbol: str,
+        precision: str,
+        callback: Callback,
+        frequency: str = "F0",
+        length: int = 25,
+        maintained: bool = False,
     ) -> str:
         """Subscribe to the orderbook of a given symbol.
 
         :param symbol: symbol to request data for.
         :param precision: ``"R0"`` (raw book), ``"P0"``, ``"P1"``, ``"P2"``, ``"P3"`` or ``"P4"``.
-        :param callback: receives the ``subscribed`` event, the snapshot, updates and (if
-            enabled) ``cs`` checksum frames, as Bitfinex sends them.
+        :param callback: receives the ``subscribed`` event, the snapshot and updates, as
+            Bitfinex sends them; with ``maintained=True``, the maintained book instead.
         :param frequency: ``"F0"`` realtime (default) or ``"F1"`` every two seconds.
         :param length: levels per side: 1, 25 (default), 100 or 250.
+        :param maintained: keep the book for you: ``callback`` receives a
+            :class:`~bitfinex.protocol.book.OrderBook` (``best_bid``, ``best_ask``, ``spread``,
+            ``bids(n)``, ``asks(n)``, ``snapshot()``...), updated in place, after its snapshot and
+            after every Bitfinex checksum that verified it. A book that fails a checksum is never
+            handed over: it is reported (``checksum_mismatch``), dropped, resubscribed and rebuilt
+            from the new snapshot.
         :returns: the subscription's identifier (``"book_tBTCUSD_P1_F0_25"``).
 
         Example::
@@ -410,7 +431,9 @@ class WssClient:
             )
             my_client.start()
         """
-        return self._subscribe(subs.book(symbol, precision, frequency, length), callback)
+        if not isinstance(maintained, bool):
+            raise TypeError(f"maintained must be a bool, not {type(maintained).__name__}")
+        return self._subscribe(subs.book(symbol, precision, frequency, length), callback, maintained)
 
     def subscribe_to_candles(self, symbol: str, timeframe: str, callback: Callback) -> str:
         """Subscribe to the passed symbol's OHLC data channel.
@@ -471,14 +494,14 @@ class WssClient:
                 names[AUTH] = AUTH
         return names
 
-    def _subscribe(self, spec: subs.SubscriptionSpec, callback: Callback) -> str:
+    def _subscribe(self, spec: subs.SubscriptionSpec, callback: Callback, maintained: bool = False) -> str:
         _check_callback(callback)
         with self._lock:
             if spec.identifier in self._identifiers:
                 raise ValueError(f"already subscribed as {spec.identifier!r}; unsubscribe it first")
             self._identifiers.add(spec.identifier)
         try:
-            self._call(self._add_channel, spec, callback)
+            self._call(self._add_book if maintained else self._add_channel, spec, callback)
         except RuntimeError:
             self._forget_identifier(spec.identifier)
             raise
@@ -487,6 +510,32 @@ class WssClient:
     def _add_channel(self, spec: subs.SubscriptionSpec, callback: Callback) -> None:
         handler = self._runner.frame_handler(spec.channel, callback, spec.identifier)
         self._session.subscribe(Channel(spec, callback, handler))
+
+    def _add_book(self, spec: subs.SubscriptionSpec, callback: Callback) -> None:
+        feed = BookFeed(OrderBook.create(spec.param("symbol"), spec.param("prec"), spec.param("len")))
+
+        def broken(result: FeedResult) -> None:
+            self._rebuild_book(spec.identifier, result)
+
+        handler = self._runner.book_handler(feed, callback, spec.identifier, broken)
+        self._session.subscribe(
+            Channel(spec, None, handler, conf_flags=int(ConfFlag.OB_CHECKSUM), on_activate=feed.reset)
+        )
+
+    def _rebuild_book(self, identifier: str, result: FeedResult) -> None:
+        connection = self._session.location.get(identifier)
+        channel = connection.registry.get(identifier) if connection is not None else None
+        if connection is None or channel is None:
+            return
+        self._report(
+            st.StatusEvent(
+                st.CHECKSUM_MISMATCH, connection.name,
+                result.reason or f"book checksum {result.computed_checksum} != exchange's {result.expected_checksum}",
+                subscription=identifier,
+                data={"expected": result.expected_checksum, "computed": result.computed_checksum},
+            )
+        )
+        connection.resubscribe(channel)
 
     # -- ping -----------------------------------------------------------------------------
 

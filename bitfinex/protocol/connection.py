@@ -31,6 +31,7 @@ from bitfinex.protocol.dispatch import Callback, CallbackRunner, MalformedFrame
 from bitfinex.protocol.orders import calc_message
 from bitfinex.protocol.pipeline import OrderPipeline, PendingInput, Writer
 from bitfinex.protocol.registry import Channel, ChannelRegistry, ChannelState
+from bitfinex.protocol.sequence import SequenceChecker
 from bitfinex.protocol.signing import NonceGenerator, Secret, auth_message
 
 log = logging.getLogger("bitfinex.connection")
@@ -76,6 +77,8 @@ class ConnectionCore:
         self.channel_refused: Callable[[Channel, dict[str, Any]], None] = lambda channel, event: None
         """Set by the session: the server refused a channel's subscription."""
         self._write: Optional[Writer] = None
+        self.sequence: Optional[SequenceChecker] = None
+        """Set to check SEQ_ALL numbers (and strip them before callbacks see frames)."""
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name} open={self.is_open} channels={len(self.registry)}>"
@@ -91,6 +94,8 @@ class ConnectionCore:
         """The socket is open; ``write`` sends one text message and returns False if it could not."""
         self._write = write
         self.paused = False
+        if self.sequence is not None:
+            self.sequence.reset()
         if self.flags:
             self.send({"event": "conf", "flags": self.flags})
         self._after_open()
@@ -116,6 +121,8 @@ class ConnectionCore:
             self.drop("not JSON", payload)
             return
         if type(msg) is list:
+            if self.sequence is not None and self._sequence_gap(msg):
+                return
             if msg and type(msg[0]) is int:
                 handler = self.routes.get(msg[0])
                 if handler is not None:
@@ -132,6 +139,20 @@ class ConnectionCore:
                 log.exception("%s: could not handle event %.200r", self.name, msg)
         else:
             self.drop("neither event nor channel frame", msg)
+
+    def _sequence_gap(self, msg: list[Any]) -> bool:
+        assert self.sequence is not None
+        gap = self.sequence.check(msg, strip=True)
+        if gap is None:
+            return False
+        self.report(
+            st.StatusEvent(
+                st.SEQUENCE_GAP, self.name, f"expected {gap.stream} sequence {gap.expected}, got {gap.received}",
+                data=gap._asdict(),
+            )
+        )
+        self.request_reconnect("sequence gap: frames were lost")
+        return True
 
     def pump(self) -> None:
         """Send what is waiting and may go now (the transport calls it after a wakeup)."""
@@ -197,12 +218,17 @@ class ConnectionCore:
     def resubscribe_all(self) -> None:
         """Unsubscribe and subscribe every channel again (after maintenance ends)."""
         for channel in self.registry:
-            if channel.state is ChannelState.ACTIVE and not channel.cancel_when_subscribed:
-                self.registry.deactivate(channel)
-                channel.resubscribe_when_unsubscribed = True
-                self.send({"event": "unsubscribe", "chanId": channel.chan_id})
-            elif channel.state is ChannelState.PENDING:
-                self._request(channel)
+            self.resubscribe(channel)
+
+    def resubscribe(self, channel: Channel) -> None:
+        """Unsubscribe ``channel`` and subscribe it again once the server confirms (to rebuild
+        a book that failed its checksum, or after maintenance)."""
+        if channel.state is ChannelState.ACTIVE and not channel.cancel_when_subscribed:
+            self.registry.deactivate(channel)
+            channel.resubscribe_when_unsubscribed = True
+            self.send({"event": "unsubscribe", "chanId": channel.chan_id})
+        elif channel.state is ChannelState.PENDING:
+            self._request(channel)
 
     def _request(self, channel: Channel) -> None:
         if self.is_open and not self.paused and channel.state is ChannelState.PENDING:
@@ -241,6 +267,8 @@ class ConnectionCore:
             log.warning("%s: subscribed event for nothing we asked: %.200r", self.name, event)
             return
         self.registry.activate(channel, chan_id)
+        if channel.on_activate is not None:
+            channel.on_activate()
         if channel.cancel_when_subscribed:
             self.registry.deactivate(channel)
             self.send({"event": "unsubscribe", "chanId": chan_id})

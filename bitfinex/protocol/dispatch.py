@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from bitfinex.protocol import status as st
+from bitfinex.protocol.book import BookFeed, FeedKind, FeedResult
 
 log = logging.getLogger("bitfinex.dispatch")
 
@@ -24,7 +25,7 @@ TAGGED_FRAMES: dict[str, dict[str, type]] = {
     "ticker": {},
     "candles": {},
     "trades": {"te": list, "tu": list, "fte": list, "ftu": list},
-    "book": {"cs": int},
+    "book": {},
 }
 """String tags each public channel may carry in ``msg[1]`` (besides ``"hb"``) and the type of
 ``msg[2]`` that must follow."""
@@ -89,20 +90,22 @@ class CallbackRunner:
         )
 
     def frame_handler(self, channel: str, callback: Callback, source: str) -> FrameHandler:
-        """Return the per-frame route of a public channel: drop heartbeats, deliver the rest to
+        """Return the per-frame route of a public channel: drop heartbeats (and checksum frames,
+        which a connection shared with a maintained book receives), deliver the rest to
         ``callback`` as Bitfinex sent them.
 
         :raises MalformedFrame: (from the route) for a frame the channel cannot carry; the
             connection logs and drops it.
         """
         tags = TAGGED_FRAMES[channel]
+        skipped = ("hb", "cs")
         clock = self.clock
         threshold = self.slow_threshold
 
         def handle(msg: list[Any]) -> None:
             body = msg[1]
             if type(body) is not list:
-                if body == "hb":
+                if body in skipped:
                     return
                 expected = tags.get(body) if type(body) is str else None
                 if expected is None or type(msg[2]) is not expected:
@@ -115,5 +118,28 @@ class CallbackRunner:
             elapsed = clock() - start
             if elapsed > threshold:
                 self.slow(source, elapsed)
+
+        return handle
+
+    def book_handler(
+        self, feed: BookFeed, callback: Callback, source: str, broken: Callable[[FeedResult], None]
+    ) -> FrameHandler:
+        """Return the per-frame route of a maintained book.
+
+        Frames go through ``feed``; ``callback`` gets the book after its snapshot and after each
+        checksum that verified it, so it never sees a book that failed one. A failed checksum
+        or an unreadable entry goes to ``broken`` (which resubscribes to rebuild the book).
+        """
+        book = feed.book
+        delivered = (FeedKind.SNAPSHOT, FeedKind.CHECKSUM_OK)
+
+        def handle(msg: list[Any]) -> None:
+            result = feed.feed(msg)
+            if result.kind in delivered:
+                self.run(callback, book, source)
+            elif result.resubscribe_needed:
+                broken(result)
+            elif result.kind is FeedKind.CHECKSUM_MISMATCH_IGNORED:
+                log.debug("%s: funding book checksum differs (not enforced): %s", source, result)
 
         return handle

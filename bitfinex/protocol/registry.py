@@ -14,6 +14,8 @@ import enum
 from collections.abc import Iterator, Mapping
 from typing import Any, Optional
 
+from collections.abc import Callable
+
 from bitfinex.protocol.dispatch import Callback, FrameHandler
 from bitfinex.protocol.subscriptions import SubscriptionSpec
 
@@ -32,13 +34,20 @@ class Channel:
     """One subscription on one connection.
 
     :param spec: what is subscribed.
-    :param callback: the user's callback (gets channel events and frames).
+    :param callback: receives the channel's events (``subscribed``, ``unsubscribed``, ``error``,
+        ``pong``); ``None`` for none.
     :param handler: the per-frame route for this channel's ``chanId``.
+    :param conf_flags: ``conf`` flags the channel needs on its connection (OB_CHECKSUM for a
+        maintained book).
+    :param on_activate: called each time the channel goes live (a maintained book waits for
+        its new snapshot).
     """
 
     spec: SubscriptionSpec
-    callback: Callback
+    callback: Optional[Callback]
     handler: FrameHandler
+    conf_flags: int = 0
+    on_activate: Optional[Callable[[], None]] = None
     state: ChannelState = ChannelState.PENDING
     chan_id: Optional[int] = None
     requested_at: Optional[float] = None

@@ -18,6 +18,7 @@ from bitfinex.protocol.connection import AuthConnection, ConnectionCore, PublicC
 from bitfinex.protocol.constants import ErrorCode
 from bitfinex.protocol.dispatch import CallbackRunner
 from bitfinex.protocol.registry import Channel
+from bitfinex.protocol.sequence import SequenceChecker
 
 log = logging.getLogger("bitfinex.session")
 
@@ -29,13 +30,19 @@ class Session:
     :param runner: runs user callbacks.
     :param max_channels: channels per public connection.
     :param flags: ``conf`` flags every public connection starts with.
+    :param check_sequence: check SEQ_ALL numbers on every connection (``flags`` should then
+        include SEQ_ALL).
     """
 
-    def __init__(self, report: st.StatusSink, runner: CallbackRunner, max_channels: int, flags: int = 0) -> None:
+    def __init__(
+        self, report: st.StatusSink, runner: CallbackRunner, max_channels: int, flags: int = 0,
+        check_sequence: bool = False,
+    ) -> None:
         self.report = report
         self.runner = runner
         self.max_channels = max_channels
         self.flags = flags
+        self.check_sequence = check_sequence
         self.auth: Optional[AuthConnection] = None
         self.public: list[PublicConnection] = []
         self.location: dict[str, ConnectionCore] = {}
@@ -62,6 +69,7 @@ class Session:
         """Put ``channel`` on a public connection with room (a new one if none has)."""
         connection = self._connection_with_room()
         self.location[channel.identifier] = connection
+        connection.set_flags(connection.flags | channel.conf_flags)
         connection.add_channel(channel)
         return connection
 
@@ -82,6 +90,8 @@ class Session:
         return connection
 
     def _adopt(self, connection: ConnectionCore) -> None:
+        if self.check_sequence:
+            connection.sequence = SequenceChecker()
         def ended(channel: Channel) -> None:
             self._channel_ended(connection, channel)
 

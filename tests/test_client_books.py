@@ -1,0 +1,140 @@
+"""Maintained order books through WssClient against the local exchange: verified against every
+checksum, never handed over broken, rebuilt after a mismatch; and SEQ_ALL sequence checking."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bitfinex.protocol import status as st
+from bitfinex.protocol import subscriptions as subs
+from bitfinex.protocol.connection import PublicConnection
+from bitfinex.protocol.dispatch import CallbackRunner
+from bitfinex.protocol.registry import Channel
+from bitfinex.protocol.sequence import SequenceChecker
+from client_fixtures import Inbox, exchange, is_data, make_client, no_leaks, wait_until  # noqa: F401
+
+
+class BookWatcher:
+    """A maintained-book callback that records what each call saw."""
+
+    def __init__(self) -> None:
+        self.calls = Inbox("book calls")
+
+    def __call__(self, book) -> None:
+        bids, asks = book.bids(), book.asks()
+        self.calls({
+            "valid": book.valid,
+            "crossed": bool(bids and asks and bids[0].price >= asks[0].price),
+            "best": (book.best_bid, book.best_ask),
+            "depth": (len(bids), len(asks)),
+            "book": book,
+        })
+
+
+def test_maintained_book_is_verified_and_matches_the_exchange(exchange, make_client):
+    client, statuses = make_client()
+    watcher = BookWatcher()
+    client.subscribe_to_orderbook("BTCUSD", "P0", watcher, maintained=True)
+    client.start()
+    watcher.calls.wait_for(lambda call: True, count=20)
+    calls = watcher.calls.items
+    assert all(call["valid"] and not call["crossed"] for call in calls)
+    assert all(0 < call["depth"][0] <= 25 and 0 < call["depth"][1] <= 25 for call in calls)
+    book = calls[-1]["book"]
+    assert book.symbol == "tBTCUSD" and book.precision == "P0"
+    conf = [f.frame for log in exchange.received for f in log.frames if isinstance(f.frame, dict) and f.frame.get("event") == "conf"]
+    assert conf == [{"event": "conf", "flags": 131072}]
+    assert not statuses.matching(lambda e: e.kind == st.CHECKSUM_MISMATCH)
+
+
+def test_checksum_frames_agree_for_every_precision_and_length(exchange, make_client):
+    client, statuses = make_client()
+    watchers = {}
+    for precision in ("P0", "P1", "P2", "P3", "P4", "R0"):
+        for length in (1, 25, 100, 250):
+            watchers[(precision, length)] = BookWatcher()
+            client.subscribe_to_orderbook("ETHUSD", precision, watchers[(precision, length)], length=length, maintained=True)
+    client.start()
+    for (precision, length), watcher in watchers.items():
+        watcher.calls.wait_for(lambda call: True, count=5)
+        depth = watcher.calls.items[-1]["depth"]
+        assert max(depth) <= length, (precision, length, depth)
+    assert not statuses.matching(lambda e: e.kind == st.CHECKSUM_MISMATCH)
+
+
+def test_a_wrong_checksum_is_reported_and_the_book_rebuilt_never_handed_over_broken(exchange, make_client):
+    client, statuses = make_client()
+    watcher = BookWatcher()
+    identifier = client.subscribe_to_orderbook("BTCUSD", "R0", watcher, length=100, maintained=True)
+    client.start()
+    watcher.calls.wait_for(lambda call: True, count=3)
+    exchange.faults.corrupt_next_checksum()
+    event = statuses.wait_kind(st.CHECKSUM_MISMATCH, subscription=identifier)
+    assert event.data["expected"] != event.data["computed"]
+    statuses.wait_kind(st.RESUBSCRIBED, subscription=identifier)
+    before = len(watcher.calls.items)
+    watcher.calls.wait_for(lambda call: True, count=before + 5)
+    assert all(call["valid"] and not call["crossed"] for call in watcher.calls.items)
+    resubscribes = [f.frame for log in exchange.received for f in log.frames
+                    if isinstance(f.frame, dict) and f.frame.get("event") in ("unsubscribe", "subscribe")]
+    assert [r["event"] for r in resubscribes] == ["subscribe", "unsubscribe", "subscribe"]
+
+
+def test_raw_book_callbacks_do_not_see_checksum_frames_of_a_shared_connection(exchange, make_client):
+    client, _ = make_client()
+    raw = Inbox("raw")
+    watcher = BookWatcher()
+    client.subscribe_to_orderbook("BTCUSD", "P1", raw)
+    client.subscribe_to_orderbook("BTCUSD", "P0", watcher, maintained=True)
+    client.start()
+    watcher.calls.wait_for(lambda call: True, count=5)
+    raw.wait_for(is_data(), count=5)
+    assert not [m for m in raw.items if isinstance(m, list) and m[1] == "cs"]
+
+
+def test_sequence_check_strips_numbers_and_sees_no_gap_in_a_healthy_stream(exchange, make_client):
+    client, statuses = make_client(sequence_check=True)
+    ticks, account = Inbox("ticks"), Inbox("account")
+    client.authenticate(account)
+    client.subscribe_to_ticker("BTCUSD", ticks)
+    client.subscribe_to_trades("BTCUSD", ticks)
+    client.start()
+    ticks.wait_for(is_data(), count=30)
+    cid = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
+    account.wait_for(lambda m: isinstance(m, list) and m[1] == "on" and m[2][2] == cid)
+    frames = [m for m in ticks.items if isinstance(m, list)]
+    assert all(len(m) == (3 if isinstance(m[1], str) else 2) for m in frames)
+    assert all(len(m) == 3 for m in account.items if isinstance(m, list))
+    conf = {f.frame["flags"] for log in exchange.received for f in log.frames if isinstance(f.frame, dict) and f.frame.get("event") == "conf"}
+    assert conf == {65536}
+    assert not statuses.matching(lambda e: e.kind == st.SEQUENCE_GAP)
+
+
+def test_a_sequence_gap_is_reported_and_the_connection_resynced():
+    statuses = Inbox("statuses")
+    runner = CallbackRunner(statuses)
+    connection = PublicConnection("public-1", statuses, runner, capacity=25)
+    connection.sequence = SequenceChecker()
+    spec = subs.ticker("BTCUSD")
+    received = Inbox("ticks")
+    connection.add_channel(Channel(spec, received, runner.frame_handler("ticker", received, spec.identifier)))
+    reconnects = []
+    connection.request_reconnect = reconnects.append
+    connection.opened(lambda data: True)
+    connection.received(json.dumps({"event": "subscribed", "channel": "ticker", "chanId": 5, "subId": spec.identifier}).encode())
+    connection.received(b"[5,[1,2,3],1]")
+    connection.received(b'[5,"hb",2]')
+    connection.received(b"[5,[4,5,6],4]")
+    assert [m for m in received.items if isinstance(m, list)] == [[5, [1, 2, 3]]]
+    gap = statuses.wait_kind(st.SEQUENCE_GAP)
+    assert gap.data["expected"] == 3 and gap.data["received"] == 4
+    assert reconnects == ["sequence gap: frames were lost"]
+
+
+@pytest.mark.parametrize("bad", [dict(maintained="yes")])
+def test_maintained_must_be_a_bool(exchange, make_client, bad):
+    client, _ = make_client()
+    with pytest.raises(TypeError, match="maintained"):
+        client.subscribe_to_orderbook("BTCUSD", "P0", print, **bad)
