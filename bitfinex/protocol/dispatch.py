@@ -98,7 +98,7 @@ class CallbackRunner:
             connection logs and drops it.
         """
         tags = TAGGED_FRAMES[channel]
-        skipped = ("hb", "cs")
+        skipped = ("hb", "cs") if channel == "book" else ("hb",)
         clock = self.clock
         threshold = self.slow_threshold
 
