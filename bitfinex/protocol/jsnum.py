@@ -20,12 +20,16 @@ from typing import Union
 
 Number = Union[int, float, Decimal, str]
 
+_MAX_EXACT_INTEGER = 2**53
+"""Past this, JavaScript reads an integer as the nearest double (``2**53 + 1`` prints as
+``9007199254740992``), so larger ints are laid out from ``float(value)``."""
+
 
 def js_number_text(value: Number) -> str:
     """Return ``value`` as JavaScript's ``Number.prototype.toString`` would print it.
 
-    :param value: an ``int``, ``float``, ``Decimal`` or decimal string. Strings and Decimals are
-        taken as the double nearest to them, as JavaScript would read them.
+    :param value: an ``int``, ``float``, ``Decimal`` or decimal string. Strings, Decimals and
+        ints beyond 2**53 are taken as the double nearest to them, as JavaScript would read them.
     :raises ValueError: if the value is not finite (JavaScript prints ``NaN``/``Infinity``, which
         no Bitfinex frame contains).
     :raises TypeError: if the value is not a number.
@@ -38,7 +42,7 @@ def js_number_text(value: Number) -> str:
             return "0" if text == "-0" else text
         return _layout(value)
     if type(value) is int:
-        if -(10**21) < value < 10**21:
+        if -_MAX_EXACT_INTEGER <= value <= _MAX_EXACT_INTEGER:
             return str(value)
         return _layout(float(value))
     if isinstance(value, bool):
