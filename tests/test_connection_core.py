@@ -81,7 +81,7 @@ def test_subscribe_is_sent_on_open_and_frames_route_by_chan_id(runner, statuses)
 
 
 @pytest.mark.parametrize("garbage", [
-    b"not json", b"\xff\xfe", b"[]", b"[99,[1]]", b"[true,[1]]", b"[11]", b'[11,"te",[1]]', b'[11,"xx",5]',
+    b"not json", b"\xff\xfe", b"[]", b"[true,[1]]", b"[11]", b'[11,"te",[1]]', b'[11,"xx",5]',
     b"42", b'"text"', b"[[11],1]", b"null", b'[11,"cs","1"]',
 ])
 def test_garbage_is_dropped_and_never_reaches_a_callback(runner, statuses, garbage):
@@ -95,6 +95,15 @@ def test_garbage_is_dropped_and_never_reaches_a_callback(runner, statuses, garba
     connection.received(b"[11,[1,2]]")
     assert received[1:] == [[11, [1, 2]]]
     assert connection.frames_dropped == 1
+
+
+def test_frames_for_channels_not_live_are_skipped_quietly(runner, statuses, caplog):
+    connection = PublicConnection("public-1", statuses, runner, capacity=25)
+    connection.opened(Wire())
+    connection.received(b'[99,"hb"]')   # Bitfinex: a heartbeat before its `subscribed`
+    connection.received(b"[99,[1,2]]")  # or data in flight after `unsubscribe`
+    assert connection.frames_unrouted == 2 and connection.frames_dropped == 0
+    assert not [r for r in caplog.records if r.levelname == "WARNING"]
 
 
 def test_a_raising_callback_is_reported_and_the_stream_goes_on(runner, statuses):

@@ -65,6 +65,8 @@ class ConnectionCore:
         self.frames_received = 0
         """Count of messages received; the transport's watchdog reads it."""
         self.frames_dropped = 0
+        self.frames_unrouted = 0
+        """Frames for a channel id that is not live on this connection (skipped)."""
         self.paused = False
         self.pings: dict[int, Optional[Callback]] = {}
         self.pings_to_send: list[int] = []
@@ -131,7 +133,12 @@ class ConnectionCore:
                     except Exception as error:
                         self.drop(f"malformed ({type(error).__name__})", msg)
                     return
-            self.drop("unknown channel", msg)
+                # Expected now and then: Bitfinex sends heartbeats before `subscribed`, and
+                # frames already in flight after `unsubscribe`.
+                self.frames_unrouted += 1
+                log.debug("%s: frame for channel %r, which is not live here", self.name, msg[0])
+                return
+            self.drop("not a channel frame", msg)
         elif type(msg) is dict:
             try:
                 self.on_event(msg)
