@@ -35,8 +35,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bitfinex.protocol.book import BookFeed, FeedKind, OrderBook  # noqa: E402
-from bitfinex.protocol.jsnum import js_number_text  # noqa: E402
+from bitfinex.protocol.book import BookFeed, FeedKind, OrderBook
+from bitfinex.protocol.jsnum import js_number_text
 
 CHANNEL = 17082
 Frame = list[Any]
@@ -107,9 +107,8 @@ class NaiveFeed:
                     self._apply(entry)
             else:
                 self._apply(payload)
-        elif payload == "cs":
-            if naive_checksum(self.bids, self.asks) != msg[2]:
-                self.mismatches += 1
+        elif payload == "cs" and naive_checksum(self.bids, self.asks) != msg[2]:
+            self.mismatches += 1
 
 
 class ExchangeModel:

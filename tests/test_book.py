@@ -446,13 +446,13 @@ def test_memory_is_bounded_when_removals_never_come() -> None:
     assert len(book) == 50
     assert book.best_bid == PriceLevel(3999, 1, 1.0)
     assert book.bids()[-1].price == 3999 - 24
-    assert len(book._bids.keys) == len(book._bids.entries) == 25 + HIDDEN_LEVELS  # noqa: SLF001
+    assert len(book._bids.keys) == len(book._bids.entries) == 25 + HIDDEN_LEVELS
     raw = OrderBook.create("tBTCUSD", "R0", 1)
     assert isinstance(raw, RawTradingBook)
     for order_id in range(500):
         raw.apply([order_id, 100 + order_id, 1.0])
     assert len(raw) == 1 and raw.best_bid == RawOrder(499, 599, 1.0)
-    assert len(raw._orders) == 1 + HIDDEN_LEVELS  # noqa: SLF001
+    assert len(raw._orders) == 1 + HIDDEN_LEVELS
 
 
 def test_checksum_cache_follows_every_change() -> None:

@@ -9,22 +9,10 @@ import logging
 import threading
 
 import pytest
+from client_helpers import KEY, SECRET, Inbox, is_data, is_event, is_frame, notification, wait_until
 
 from bitfinex import WssClient, utils
 from bitfinex.protocol.constants import OrderFlag
-from client_fixtures import (  # noqa: F401  (fixtures)
-    KEY,
-    SECRET,
-    Inbox,
-    exchange,
-    is_data,
-    is_event,
-    is_frame,
-    make_client,
-    no_leaks,
-    notification,
-    wait_until,
-)
 
 
 def inputs(exchange, operation):
@@ -118,7 +106,7 @@ def test_calc_sends_one_row_per_calculation_and_answers_reach_the_callback(excha
 
 
 def test_public_channels_snapshot_then_updates_and_unsubscribe(exchange, make_client):
-    client, statuses = make_client()
+    client, _ = make_client()
     ticker, trades, book, candles = Inbox("ticker"), Inbox("trades"), Inbox("book"), Inbox("candles")
     identifiers = [
         client.subscribe_to_ticker("BTCUSD", ticker),

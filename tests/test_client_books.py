@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from client_helpers import Inbox, is_data, sent_events, sent_frames
 
 from bitfinex.protocol import status as st
 from bitfinex.protocol import subscriptions as subs
@@ -13,7 +14,6 @@ from bitfinex.protocol.connection import PublicConnection
 from bitfinex.protocol.dispatch import CallbackRunner
 from bitfinex.protocol.registry import Channel
 from bitfinex.protocol.sequence import SequenceChecker
-from client_fixtures import Inbox, exchange, is_data, make_client, no_leaks, wait_until  # noqa: F401
 
 
 class BookWatcher:
@@ -44,8 +44,7 @@ def test_maintained_book_is_verified_and_matches_the_exchange(exchange, make_cli
     assert all(0 < call["depth"][0] <= 25 and 0 < call["depth"][1] <= 25 for call in calls)
     book = calls[-1]["book"]
     assert book.symbol == "tBTCUSD" and book.precision == "P0"
-    conf = [f.frame for log in exchange.received for f in log.frames if isinstance(f.frame, dict) and f.frame.get("event") == "conf"]
-    assert conf == [{"event": "conf", "flags": 131072}]
+    assert sent_events(exchange, "conf") == [{"event": "conf", "flags": 131072}]
     assert not statuses.matching(lambda e: e.kind == st.CHECKSUM_MISMATCH)
 
 
@@ -77,9 +76,8 @@ def test_a_wrong_checksum_is_reported_and_the_book_rebuilt_never_handed_over_bro
     before = len(watcher.calls.items)
     watcher.calls.wait_for(lambda call: True, count=before + 5)
     assert all(call["valid"] and not call["crossed"] for call in watcher.calls.items)
-    resubscribes = [f.frame for log in exchange.received for f in log.frames
-                    if isinstance(f.frame, dict) and f.frame.get("event") in ("unsubscribe", "subscribe")]
-    assert [r["event"] for r in resubscribes] == ["subscribe", "unsubscribe", "subscribe"]
+    requests = [f["event"] for f in sent_frames(exchange) if isinstance(f, dict) and f["event"] != "conf"]
+    assert requests == ["subscribe", "unsubscribe", "subscribe"]
 
 
 def test_raw_book_callbacks_do_not_see_checksum_frames_of_a_shared_connection(exchange, make_client):
@@ -107,8 +105,7 @@ def test_sequence_check_strips_numbers_and_sees_no_gap_in_a_healthy_stream(excha
     frames = [m for m in ticks.items if isinstance(m, list)]
     assert all(len(m) == (3 if isinstance(m[1], str) else 2) for m in frames)
     assert all(len(m) == 3 for m in account.items if isinstance(m, list))
-    conf = {f.frame["flags"] for log in exchange.received for f in log.frames if isinstance(f.frame, dict) and f.frame.get("event") == "conf"}
-    assert conf == {65536}
+    assert {conf["flags"] for conf in sent_events(exchange, "conf")} == {65536}
     assert not statuses.matching(lambda e: e.kind == st.SEQUENCE_GAP)
 
 

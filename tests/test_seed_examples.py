@@ -14,9 +14,9 @@ import os
 import textwrap
 
 import pytest
+from client_helpers import KEY, SECRET, sent_frames, wait_until
 
 from bitfinex import WssClient
-from client_fixtures import KEY, SECRET, exchange, no_leaks, wait_until  # noqa: F401  (fixtures)
 
 QUICKSTART = '''
 def my_candle_handler(message):
@@ -235,11 +235,6 @@ my_client.calc(["wallet_exachange_USD"])
 '''
 
 
-def sent(exchange):
-    """Every frame the exchange received, decoded."""
-    return [entry.frame for log in exchange.received for entry in log.frames]
-
-
 def subscribed_to(*keys):
     def check(frames):
         requests = [f for f in frames if isinstance(f, dict) and f.get("event") == "subscribe"]
@@ -251,6 +246,11 @@ def inputs(operation, expected):
     return lambda frames: [f[3] for f in frames if isinstance(f, list) and f[1] == operation] == expected
 
 
+def seed_order(cid):
+    """What the examples' LIMIT order must look like on the wire."""
+    return {"cid": cid, "type": "LIMIT", "symbol": "tBTCUSD", "amount": "0.004", "price": "1000.0"}
+
+
 def authenticated(frames):
     return any(isinstance(f, dict) and f.get("event") == "auth" for f in frames)
 
@@ -258,7 +258,7 @@ def authenticated(frames):
 EXAMPLES = {
     "quickstart": (QUICKSTART, lambda ns: [
         subscribed_to("trade:1m:tBTCUSD", "trade:5m:tETHUSD"),
-        inputs("on", [{"cid": ns["order_client_id"], "type": "LIMIT", "symbol": "tBTCUSD", "amount": "0.004", "price": "1000.0"}]),
+        inputs("on", [seed_order(ns["order_client_id"])]),
     ]),
     "authenticate": (AUTHENTICATE, lambda ns: [authenticated]),
     "subscribe_to_ticker": (TICKER, lambda ns: [authenticated, subscribed_to("ticker:tBTCUSD:")]),
@@ -269,7 +269,7 @@ EXAMPLES = {
         inputs("ox_multi", [[["on", ns["order_operation"]]]]),
     ]),
     "new_order": (NEW_ORDER, lambda ns: [
-        inputs("on", [{"cid": ns["order_client_id"], "type": "LIMIT", "symbol": "tBTCUSD", "amount": "0.004", "price": "1000.0"}]),
+        inputs("on", [seed_order(ns["order_client_id"])]),
     ]),
     "multi_order": (MULTI_ORDER, lambda ns: [
         inputs("ox_multi", [[["oc", {"cid": 153925861909296, "cid_date": "2018-10-11"}], ["on", ns["new_order_operation"]]]]),
@@ -298,7 +298,7 @@ def test_seed_example_runs_verbatim(name, exchange, monkeypatch, capsys):
     try:
         exec(compile(textwrap.dedent(code), f"<seed example {name}>", "exec"), namespace)
         for check in expectations(namespace):
-            wait_until(lambda check=check: check(sent(exchange)), what=f"{name}: what the example sends reached the exchange")
+            wait_until(lambda check=check: check(sent_frames(exchange)), what=f"{name}: its frames reached the exchange")
     finally:
         if "my_client" in namespace:
             namespace["my_client"].stop()

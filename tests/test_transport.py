@@ -17,6 +17,7 @@ import threading
 import pytest
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket import protocol as autobahn_protocol
+from client_helpers import KEY, SECRET, Inbox, is_data, is_event
 
 from bitfinex.protocol.connection import PublicConnection
 from bitfinex.protocol.dispatch import CallbackRunner
@@ -25,7 +26,6 @@ from bitfinex.testing import LocalExchange
 from bitfinex.transport.link import Link
 from bitfinex.transport.reactor import ReactorThread, bind_timers
 from bitfinex.transport.websocket import BitfinexClientFactory
-from client_fixtures import KEY, SECRET, Inbox, exchange, is_data, is_event, make_client, no_leaks, wait_until  # noqa: F401
 
 # -- autobahn internals --------------------------------------------------------------------
 

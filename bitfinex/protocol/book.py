@@ -157,7 +157,7 @@ class _Side:
     first ``depth`` texts are all computed.
     """
 
-    __slots__ = ("entries", "keys", "texts", "dirty")
+    __slots__ = ("dirty", "entries", "keys", "texts")
 
     def __init__(self) -> None:
         self.entries: dict[Any, tuple[Any, ...]] = {}
@@ -185,15 +185,15 @@ class OrderBook(abc.ABC):
     """
 
     __slots__ = (
-        "symbol",
-        "precision",
-        "length",
-        "valid",
-        "_bids",
         "_asks",
+        "_bids",
         "_capacity",
-        "_depth",
         "_checksum_value",
+        "_depth",
+        "length",
+        "precision",
+        "symbol",
+        "valid",
     )
 
     level_type: ClassVar[type[Any]]
@@ -493,7 +493,7 @@ class OrderBook(abc.ABC):
         side.texts.pop()
         self._forget(side.entries.pop(key))
 
-    def _forget(self, entry: tuple[Any, ...]) -> None:
+    def _forget(self, entry: tuple[Any, ...]) -> None:  # noqa: B027 (a hook raw books fill in)
         """Hook: an entry was trimmed off the end of a side."""
 
 
@@ -752,7 +752,7 @@ class BookFeed:
     and calls :meth:`reset`.
     """
 
-    __slots__ = ("book", "verify_funding_checksums", "_awaiting_snapshot")
+    __slots__ = ("_awaiting_snapshot", "book", "verify_funding_checksums")
 
     def __init__(self, book: OrderBook, *, verify_funding_checksums: bool = False) -> None:
         """Feed ``book``, which should be empty or about to be replaced by a snapshot.

@@ -15,32 +15,26 @@ from typing import Any
 
 from bitfinex.protocol.jsnum import js_number_text
 
-try:
-    import orjson
-except ImportError:  # pragma: no cover - depends on the installed extras
-    orjson = None
-
 DECODER_NAME: str
 """``"orjson"`` or ``"json"``: which decoder :data:`loads` is."""
 
 loads: Callable[[bytes | str], Any]
-"""Decode one JSON document (bytes or str)."""
+"""Decode one JSON document (bytes or str). orjson refuses integers wider than 64 bits, which
+stdlib json reads: on a ``ValueError`` from it, try :data:`loads_exactly` before giving up."""
 
-if orjson is not None:
-    DECODER_NAME = "orjson"
-    _orjson_loads = orjson.loads
-    _JSONDecodeError = orjson.JSONDecodeError
+loads_exactly: Callable[[bytes | str], Any] = json.loads
+"""The stdlib decoder, for what the fast one refuses."""
 
-    def loads(data: bytes | str) -> Any:
-        try:
-            return _orjson_loads(data)
-        except _JSONDecodeError:
-            # orjson refuses integers wider than 64 bits; stdlib json reads them.
-            return json.loads(data)
 
-else:  # pragma: no cover - depends on the installed extras
-    DECODER_NAME = "json"
-    loads = json.loads
+def _pick_decoder() -> tuple[str, Callable[[bytes | str], Any]]:
+    try:
+        import orjson
+    except ImportError:  # pragma: no cover - depends on the installed extras
+        return "json", json.loads
+    return "orjson", orjson.loads
+
+
+DECODER_NAME, loads = _pick_decoder()
 
 
 def dumps(obj: Any) -> bytes:
@@ -58,7 +52,7 @@ def dumps_js(obj: Any) -> bytes:
     return "".join(parts).encode()
 
 
-_encode_string = json.encoder.encode_basestring  # type: ignore[attr-defined]
+_encode_string: Callable[[str], str] = json.encoder.encode_basestring
 
 
 def _write_js(obj: Any, out: list[str]) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from bitfinex.protocol import status as st
-from bitfinex.protocol.codec import dumps, loads
+from bitfinex.protocol.codec import dumps, loads, loads_exactly
 from bitfinex.protocol.constants import (
     AUTH_CHANNEL_ID,
     HEARTBEAT,
@@ -120,8 +120,11 @@ class ConnectionCore:
         try:
             msg = loads(payload)
         except ValueError:
-            self.drop("not JSON", payload)
-            return
+            try:
+                msg = loads_exactly(payload)
+            except ValueError:
+                self.drop("not JSON", payload)
+                return
         if type(msg) is list:
             if self.sequence is not None and self._sequence_gap(msg):
                 return
@@ -238,9 +241,9 @@ class ConnectionCore:
             self._request(channel)
 
     def _request(self, channel: Channel) -> None:
-        if self.is_open and not self.paused and channel.state is ChannelState.PENDING:
-            if self.send(channel.spec.request()):
-                self.registry.requested(channel, self.clock())
+        ready = self.is_open and not self.paused and channel.state is ChannelState.PENDING
+        if ready and self.send(channel.spec.request()):
+            self.registry.requested(channel, self.clock())
 
     def _after_open(self) -> None:
         for channel in self.registry:

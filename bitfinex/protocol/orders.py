@@ -23,7 +23,6 @@ from bitfinex.protocol.constants import (
 )
 from bitfinex.protocol.ids import MAX_CID, MAX_SAFE_INTEGER
 from bitfinex.protocol.numbers import (
-    decimal_string,
     integer,
     nonzero_decimal_string,
     positive_decimal_string,
@@ -203,9 +202,7 @@ def update_payload(settings: Mapping[str, Any]) -> dict[str, Any]:
     for field, value in settings.items():
         if field == "id" or value is None:
             continue
-        if field == "amount":
-            payload[field] = nonzero_decimal_string(value, field)
-        elif field == "delta":
+        if field == "amount" or field == "delta":
             payload[field] = nonzero_decimal_string(value, field)
         elif field in _UPDATE_DECIMALS:
             payload[field] = positive_decimal_string(value, field)

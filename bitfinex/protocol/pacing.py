@@ -33,8 +33,8 @@ class Backoff:
     def next_delay(self) -> float:
         """Count one more attempt and return how long to wait before it."""
         self.attempt += 1
-        ceiling = min(self.cap, self.base * 2 ** min(self.attempt - 1, 62))
-        return ceiling / 2 + self.rng.uniform(0, ceiling / 2)
+        ceiling = min(self.cap, self.base * float(2 ** min(self.attempt - 1, 62)))
+        return ceiling / 2 + float(self.rng.uniform(0, ceiling / 2))
 
     def reset(self) -> None:
         """Start over after a connection that worked."""

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Optional
-
-from collections.abc import Callable
 
 from bitfinex.protocol.dispatch import Callback, FrameHandler
 from bitfinex.protocol.subscriptions import SubscriptionSpec
@@ -102,7 +100,10 @@ class ChannelRegistry:
 
     def oldest_request(self) -> Optional[float]:
         """When the oldest still unanswered ``subscribe`` was sent, if any is."""
-        times = [c.requested_at for c in self.channels.values() if c.state is ChannelState.REQUESTED and c.requested_at is not None]
+        times = [
+            c.requested_at for c in self.channels.values()
+            if c.state is ChannelState.REQUESTED and c.requested_at is not None
+        ]
         return min(times) if times else None
 
     def activate(self, channel: Channel, chan_id: int) -> None:

@@ -133,7 +133,7 @@ class SequenceChecker:
     :meth:`reset`.
     """
 
-    __slots__ = ("last_public", "last_auth")
+    __slots__ = ("last_auth", "last_public")
 
     def __init__(self) -> None:
         """Start with no numbers seen."""

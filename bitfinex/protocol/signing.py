@@ -22,7 +22,7 @@ class Secret:
 
     __slots__ = ("_value",)
 
-    def __init__(self, value: str | bytes) -> None:
+    def __init__(self, value: str | bytes | Secret) -> None:
         if isinstance(value, Secret):
             value = value.reveal()
         if isinstance(value, str):

@@ -5,7 +5,8 @@ It connects (TLS verified for ``wss://``), reconnects after every unexpected clo
 exponential backoff and jitter, never faster than Bitfinex's connection-rate limit, and treats a
 connection that has received nothing for ``heartbeat_timeout`` seconds as dead (after a ``ping``
 at half that time got no answer either), as it does one whose ``subscribe`` or ``auth`` went
-unanswered that long (the answer was lost: frames for an unknown channel would keep it "alive"). Everything here runs on the reactor thread.
+unanswered that long (the answer was lost: frames for an unknown channel would keep it
+"alive"). Everything here runs on the reactor thread.
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any, Optional, cast
 from urllib.parse import urlparse
 
 from twisted.internet.defer import Deferred, succeed
+from twisted.internet.interfaces import IProtocolFactory
 from twisted.protocols.tls import TLSMemoryBIOFactory
 
 from bitfinex.protocol import status as st
@@ -211,7 +213,7 @@ class Link:
         self.limiter.record(now)
         factory: Any = self.factory
         if self.tls is not None:
-            factory = TLSMemoryBIOFactory(self.tls, True, self.factory, clock=self.reactor)
+            factory = TLSMemoryBIOFactory(self.tls, True, cast(IProtocolFactory, self.factory), clock=self.reactor)
         self.connector = self.reactor.connectTCP(self.host, self.port, factory, timeout=10)
 
     def _wake_later(self, delay: float) -> None:

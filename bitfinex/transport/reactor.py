@@ -24,13 +24,13 @@ def new_reactor() -> Any:
     try:
         from twisted.internet.epollreactor import EPollReactor
 
-        return EPollReactor()
+        return EPollReactor()  # type: ignore[no-untyped-call]
     except ImportError:  # pragma: no cover - not Linux
         pass
     try:  # pragma: no cover - not Linux
         from twisted.internet.pollreactor import PollReactor
 
-        return PollReactor()
+        return PollReactor()  # type: ignore[no-untyped-call]
     except ImportError:  # pragma: no cover - Windows
         from twisted.internet.selectreactor import SelectReactor
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, Optional, Protocol
+from typing import Any, Optional, Protocol, cast
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.websocket.protocol import WebSocketProtocol
@@ -56,7 +56,7 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
 
     def connectionMade(self) -> None:
         """Limit reads to :data:`READ_SIZE` bytes, then let autobahn start the handshake."""
-        transport = getattr(self.transport, "transport", self.transport)
+        transport: Any = getattr(self.transport, "transport", self.transport)
         if hasattr(transport, "bufferSize"):
             transport.bufferSize = READ_SIZE
         super().connectionMade()
@@ -73,7 +73,7 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
                 self.link.binary_message(len(payload))
             else:
                 self.on_text(payload)
-        self.message_data = None
+        self.message_data = None  # type: ignore[assignment]  # as autobahn's own onMessageEnd
 
     def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
         """The connection closed (or never opened)."""
@@ -87,7 +87,7 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
         """Send one text message; return False if the connection is no longer open."""
         if self.state != _OPEN:
             return False
-        self.sendMessage(data, isBinary=False)
+        self.sendMessage(data, isBinary=False)  # type: ignore[no-untyped-call]
         return True
 
 
@@ -104,9 +104,9 @@ class BitfinexClientFactory(WebSocketClientFactory):
 
     def __init__(self, url: str, reactor: Any, link: LinkEvents, on_text: Callable[[bytes], None],
                  user_agent: str) -> None:
-        super().__init__(url, reactor=reactor, useragent=user_agent)
+        super().__init__(url, reactor=reactor, useragent=user_agent)  # type: ignore[no-untyped-call]
         bind_timers(self, reactor)
-        self.setProtocolOptions(
+        self.setProtocolOptions(  # type: ignore[no-untyped-call]
             utf8validateIncoming=False,
             maxFramePayloadSize=MAX_MESSAGE_SIZE,
             maxMessagePayloadSize=MAX_MESSAGE_SIZE,
@@ -121,11 +121,11 @@ class BitfinexClientFactory(WebSocketClientFactory):
 
     def buildProtocol(self, addr: Any) -> BitfinexClientProtocol:
         """Make the protocol for a new connection and wire it to the link."""
-        protocol = super().buildProtocol(addr)
+        protocol = cast(BitfinexClientProtocol, super().buildProtocol(addr))
         protocol.link = self.link
         protocol.on_text = self.on_text
         self.link.protocol_built(protocol)
-        return protocol  # type: ignore[no-any-return]
+        return protocol
 
     def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
         """TCP (or TLS) connection could not be made."""

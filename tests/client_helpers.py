@@ -1,22 +1,16 @@
-"""Fixtures and helpers for tests that run ``WssClient`` against the local exchange.
-
-Test modules import the fixtures they use (``from client_fixtures import exchange, make_client``).
-Every wait has a timeout; every client and exchange a test starts is stopped at teardown, and
-:func:`no_leaks` checks that no thread or socket outlives them.
-"""
+"""Helpers for tests that run ``WssClient`` against the local exchange (the fixtures are in
+``conftest.py``). Every wait has a timeout."""
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any, Optional
 
 import psutil
-import pytest
 
-from bitfinex import StatusEvent, WssClient
-from bitfinex.testing import LocalExchange
+from bitfinex import StatusEvent
 
 KEY = "test-key"
 SECRET = "test-secret-do-not-log-me"
@@ -108,6 +102,16 @@ def is_data(chan_predicate: Callable[[Any], bool] = lambda body: True) -> Callab
     return lambda m: isinstance(m, list) and isinstance(m[0], int) and m[1] != "hb" and chan_predicate(m[1])
 
 
+def sent_frames(exchange: Any) -> list[Any]:
+    """Every frame the exchange received from clients, decoded, in arrival order per connection."""
+    return [entry.frame for log in exchange.received for entry in log.frames]
+
+
+def sent_events(exchange: Any, name: str) -> list[dict[str, Any]]:
+    """The ``{"event": name, ...}`` messages the exchange received from clients."""
+    return [f for f in sent_frames(exchange) if isinstance(f, dict) and f.get("event") == name]
+
+
 def open_sockets() -> int:
     """TCP sockets this process holds that are not just waiting out TIME_WAIT."""
     return sum(1 for c in psutil.Process().net_connections(kind="tcp") if c.status != psutil.CONN_TIME_WAIT)
@@ -120,46 +124,3 @@ def wait_until(condition: Callable[[], bool], timeout: float = TIMEOUT, what: st
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} did not hold within {timeout} s")
         time.sleep(0.01)
-
-
-@pytest.fixture
-def no_leaks() -> Iterator[None]:
-    """Fail the test if it leaves threads or sockets behind (checked after its other fixtures)."""
-    threads_before = {t.ident for t in threading.enumerate()}
-    sockets_before = open_sockets()
-    yield
-    wait_until(lambda: {t.ident for t in threading.enumerate()} <= threads_before, 5.0, "threads ended")
-    wait_until(lambda: open_sockets() <= sockets_before, 5.0, "sockets closed")
-
-
-@pytest.fixture
-def exchange(no_leaks: None, request: pytest.FixtureRequest) -> Iterator[LocalExchange]:
-    """A local exchange with fast ticks and half-second heartbeats (options via the
-    ``exchange_options`` marker)."""
-    marker = request.node.get_closest_marker("exchange_options")
-    options: dict[str, Any] = {"key": KEY, "secret": SECRET, "heartbeat_interval": 0.5, "tick_interval": 0.05}
-    options.update(marker.kwargs if marker else {})
-    with LocalExchange(**options) as running:
-        yield running
-
-
-@pytest.fixture
-def make_client(exchange: LocalExchange) -> Iterator[Callable[..., tuple[WssClient, Inbox]]]:
-    """Make ``WssClient``\\ s pointed at the exchange, stopped at teardown. Returns
-    ``(client, statuses)``; ``statuses`` collects the status events."""
-    clients: list[WssClient] = []
-
-    def make(**options: Any) -> tuple[WssClient, Inbox]:
-        statuses = Inbox("statuses")
-        settings: dict[str, Any] = {
-            "key": KEY, "secret": SECRET, "url": exchange.url, "status_callback": statuses,
-            "reconnect_base": 0.05, "reconnect_cap": 0.5,
-        }
-        settings.update(options)
-        client = WssClient(**settings)
-        clients.append(client)
-        return client, statuses
-
-    yield make
-    for client in clients:
-        client.stop()
