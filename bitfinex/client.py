@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Optional
+from typing import Any, Literal, Optional, overload
 
 from twisted.internet.defer import Deferred, DeferredList
 
@@ -633,6 +633,38 @@ class WssClient:
         if set_cid:
             return {"cid": self._cids.next(), **payload}
         return payload
+
+    @overload
+    def new_order(
+        self,
+        order_type: str,
+        symbol: str,
+        amount: Any,
+        price: Any,
+        price_trailing: Any = None,
+        price_aux_limit: Any = None,
+        price_oco_stop: Any = None,
+        hidden: Any = 0,
+        flags: Optional[Iterable[int]] = None,
+        tif: Any = None,
+        set_cid: Literal[True] = True,
+    ) -> int: ...
+
+    @overload
+    def new_order(
+        self,
+        order_type: str,
+        symbol: str,
+        amount: Any,
+        price: Any,
+        price_trailing: Any = None,
+        price_aux_limit: Any = None,
+        price_oco_stop: Any = None,
+        hidden: Any = 0,
+        flags: Optional[Iterable[int]] = None,
+        tif: Any = None,
+        set_cid: bool = True,
+    ) -> Optional[int]: ...
 
     def new_order(
         self,
