@@ -1,0 +1,38 @@
+"""Every script in examples/ runs with --local against the local exchange and prints what it
+promises."""
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+EXPECTED = {
+    "quickstart.py": ["account: {'event': 'auth', 'status': 'OK'", "candles: [", "account: [0, 'on', [", "'CANCELED'"],
+    "authenticate.py": ["{'event': 'auth', 'status': 'OK'", "[0, 'ws', [['exchange'"],
+    "subscribe_to_ticker.py": ["{'event': 'subscribed', 'channel': 'ticker'", "'symbol': 'tBTCUSD'"],
+    "subscribe_to_trades.py": ["{'event': 'subscribed', 'channel': 'trades'"],
+    "subscribe_to_orderbook.py": ["'prec': 'P1'", "maintained P0 book: best bid PriceLevel(price="],
+    "subscribe_to_candles.py": ["'key': 'trade:1m:tBTCUSD'", "'key': 'trade:5m:tETHUSD'"],
+    "multi_order.py": ["cids: [", "'ox_multi-req'", "'CANCELED'"],
+    "new_order.py": ["cid: ", "status: SUCCESS", "account: [0, 'oc', ["],
+    "cancel_order.py": ["'oc-req'", "'CANCELED'"],
+    "cancel_order_cid.py": ["'oc-req'", "'CANCELED'"],
+    "update_order.py": ["now: 0.005 @ 1010.5", "'ou-req'"],
+    "calc.py": ["[0, 'miu', ['sym', 'tBTCUSD'", "[0, 'fiu', ['sym', 'fUSD'", "[0, 'wu', ['exchange', 'USD'"],
+    "ping.py": ["pinged: ", "account: {'event': 'pong'", "ticker: {'event': 'pong'"],
+}
+
+
+def test_every_example_is_covered():
+    assert sorted(EXPECTED) == sorted(p.name for p in EXAMPLES.glob("[a-z]*.py"))
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_example_runs_locally(name):
+    result = subprocess.run([sys.executable, str(EXAMPLES / name), "--local"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    for expected in EXPECTED[name]:
+        assert expected in result.stdout, (expected, result.stdout[-2000:])
