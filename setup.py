@@ -33,6 +33,7 @@ setup(
             "hypothesis>=6.90",
             "psutil>=5.9",
         ],
+        "peers": ["bitfinex-api-py==4.0.0"],
     },
     entry_points={
         "console_scripts": ["bitfinex-wss = bitfinex.__main__:main"],

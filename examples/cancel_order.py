@@ -1,8 +1,8 @@
 """cancel_order by the id Bitfinex gave the order, and by its cid and date."""
 
-from _common import Messages, account_message, connect
-
 from bitfinex import utils
+
+from _common import Messages, account_message, connect
 
 with connect(__doc__) as my_client:
     account = Messages("account: ")

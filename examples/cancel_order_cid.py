@@ -1,8 +1,8 @@
 """cancel_order_cid: cancel an order by the cid new_order returned and the cid's UTC date."""
 
-from _common import Messages, account_message, connect
-
 from bitfinex import utils
+
+from _common import Messages, account_message, connect
 
 with connect(__doc__) as my_client:
     account = Messages("account: ")

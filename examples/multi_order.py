@@ -1,9 +1,9 @@
 """new_order_op + multi_order: one ``ox_multi`` that cancels an order by its cid and creates a
 new one, then a second that cancels the new one."""
 
-from _common import Messages, account_message, connect
-
 from bitfinex import utils
+
+from _common import Messages, account_message, connect
 
 with connect(__doc__) as my_client:
     account = Messages("account: ")

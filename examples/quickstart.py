@@ -4,9 +4,9 @@ The order (a buy of 0.004 BTC at 1000 USD, far below the market) rests on the bo
 example cancels it before it exits.
 """
 
-from _common import Messages, account_message, connect, data_frame
-
 from bitfinex import utils
+
+from _common import Messages, account_message, connect, data_frame
 
 with connect(__doc__) as my_client:
     account = Messages("account: ")

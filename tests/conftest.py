@@ -11,10 +11,13 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from client_helpers import KEY, SECRET, Inbox, open_sockets, wait_until
 
 from bitfinex import WssClient
 from bitfinex.testing import LocalExchange
+
+from client_helpers import KEY, SECRET, Inbox, open_sockets, wait_until
+
+pytest_plugins = ["pytester", "exchange_fixtures"]
 
 
 @pytest.fixture

@@ -9,10 +9,11 @@ import logging
 import threading
 
 import pytest
-from client_helpers import KEY, SECRET, Inbox, is_data, is_event, is_frame, notification, wait_until
 
 from bitfinex import WssClient, utils
 from bitfinex.protocol.constants import OrderFlag
+
+from client_helpers import KEY, SECRET, Inbox, is_data, is_event, is_frame, notification, wait_until
 
 
 def inputs(exchange, operation):

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-from client_helpers import Inbox, is_data, sent_events, sent_frames
 
 from bitfinex.protocol import status as st
 from bitfinex.protocol import subscriptions as subs
@@ -14,6 +13,8 @@ from bitfinex.protocol.connection import PublicConnection
 from bitfinex.protocol.dispatch import CallbackRunner
 from bitfinex.protocol.registry import Channel
 from bitfinex.protocol.sequence import SequenceChecker
+
+from client_helpers import Inbox, is_data, sent_events, sent_frames
 
 
 class BookWatcher:

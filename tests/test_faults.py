@@ -18,6 +18,7 @@ import threading
 import time
 
 import pytest
+
 from client_helpers import Inbox, is_data, is_event, notification, sent_events, wait_until
 
 HEARTBEAT_TIMEOUT = 1.0

@@ -14,9 +14,10 @@ import os
 import textwrap
 
 import pytest
-from client_helpers import KEY, SECRET, sent_frames, wait_until
 
 from bitfinex import WssClient
+
+from client_helpers import KEY, SECRET, sent_frames, wait_until
 
 QUICKSTART = '''
 def my_candle_handler(message):

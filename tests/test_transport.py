@@ -17,7 +17,6 @@ import threading
 import pytest
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket import protocol as autobahn_protocol
-from client_helpers import KEY, SECRET, Inbox, is_data, is_event
 
 from bitfinex.protocol.connection import PublicConnection
 from bitfinex.protocol.dispatch import CallbackRunner
@@ -26,6 +25,8 @@ from bitfinex.testing import LocalExchange
 from bitfinex.transport.link import Link
 from bitfinex.transport.reactor import ReactorThread, bind_timers
 from bitfinex.transport.websocket import BitfinexClientFactory
+
+from client_helpers import KEY, SECRET, Inbox, is_data, is_event
 
 # -- autobahn internals --------------------------------------------------------------------
 

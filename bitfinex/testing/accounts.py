@@ -1,0 +1,356 @@
+"""Accounts of the local exchange: keys, wallets, orders, positions, and their wire arrays."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Optional
+
+from bitfinex.protocol.constants import OrderFlag
+from bitfinex.protocol.signing import Secret
+from bitfinex.testing.numbers import ZERO, text, wire
+
+MAKER_FEE = Decimal("0.001")
+"""Fee rate of the resting side of a trade (0.1 %)."""
+
+TAKER_FEE = Decimal("0.002")
+"""Fee rate of the side that took liquidity, and of hidden orders (0.2 %)."""
+
+INITIAL_MARGIN = Decimal("0.2")
+"""Collateral a margin position needs per unit of notional (leverage 5)."""
+
+MAINTENANCE_MARGIN = Decimal("0.02")
+"""Collateral below which a position would be liquidated (shown as ``COLLATERAL_MIN``)."""
+
+WALLET_TYPES = ("exchange", "margin", "funding")
+
+Topic = tuple[Any, ...]
+"""What ``auth`` filters an account message falls under (see :class:`AccountMessage`)."""
+
+
+@dataclass(frozen=True)
+class AccountMessage:
+    """A frame for an account's authenticated connections: ``[0, KIND, DATA]``.
+
+    :param topic: what ``auth`` filters it falls under: ``("trading", SYMBOL)``,
+        ``("wallet", TYPE, CURRENCY)``, ``("funding", SYMBOL)``, ``("balance",)`` or
+        ``("notify",)``.
+    """
+
+    kind: str
+    data: Any
+    topic: Topic
+
+
+_STARTING_AMOUNTS = {"USD": 100_000, "TESTUSD": 100_000, "BTC": 10, "TESTBTC": 10, "ETH": 100}
+
+
+def default_balances(currencies: list[str]) -> dict[tuple[str, str], Decimal]:
+    """The starting wallets of an account: exchange and margin wallets in every currency,
+    a funding wallet in USD.
+
+    USD (and TESTUSD) start at 100 000, BTC at 10, ETH at 100, any other currency at 1000.
+    """
+    balances: dict[tuple[str, str], Decimal] = {}
+    for wallet_type in ("exchange", "margin"):
+        for currency in currencies:
+            balances[(wallet_type, currency)] = Decimal(_STARTING_AMOUNTS.get(currency, 1000))
+    balances[("funding", "USD")] = Decimal(10_000)
+    return balances
+
+
+def utc_date(mts: int) -> str:
+    """The UTC date (``YYYY-MM-DD``) of a millisecond timestamp: an order's ``cid_date``."""
+    moment = datetime.datetime.fromtimestamp(mts / 1000, tz=datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d")
+
+
+@dataclass
+class Order:
+    """A client order, live or just finished.
+
+    :param amount: what is left to fill, signed (``> 0`` buy).
+    :param order_type: as the client gave it (``LIMIT``, ``EXCHANGE STOP LIMIT``...).
+    :param price: the limit price (the stop price for stops; for market orders the price at
+        submission).
+    :param trigger: for stop and trailing orders, the last price that triggers them; ``None``
+        once triggered or for other types.
+    """
+
+    order_id: int
+    owner: str
+    symbol: str
+    order_type: str
+    amount: Decimal
+    amount_orig: Decimal
+    price: Optional[Decimal]
+    mts_create: int
+    gid: Optional[int] = None
+    cid: Optional[int] = None
+    flags: int = 0
+    mts_tif: Optional[int] = None
+    price_trailing: Optional[Decimal] = None
+    price_aux_limit: Optional[Decimal] = None
+    meta: Optional[dict[str, Any]] = None
+    status: str = "ACTIVE"
+    type_prev: Optional[str] = None
+    trigger: Optional[Decimal] = None
+    mts_update: int = 0
+    fills: list[tuple[Decimal, Decimal]] = field(default_factory=list)
+
+    @property
+    def base_type(self) -> str:
+        """The type without its ``EXCHANGE`` prefix: ``LIMIT``, ``MARKET``, ``STOP``..."""
+        return self.order_type[len("EXCHANGE ") :] if self.is_exchange else self.order_type
+
+    @property
+    def is_exchange(self) -> bool:
+        """Whether the order trades the exchange wallet (else the margin wallet)."""
+        return self.order_type.startswith("EXCHANGE ")
+
+    @property
+    def is_buy(self) -> bool:
+        """Whether the order buys."""
+        return self.amount_orig > 0
+
+    @property
+    def hidden(self) -> bool:
+        """Whether the HIDDEN flag (64) is set."""
+        return bool(self.flags & OrderFlag.HIDDEN)
+
+    @property
+    def post_only(self) -> bool:
+        """Whether the POST_ONLY flag (4096) is set."""
+        return bool(self.flags & OrderFlag.POST_ONLY)
+
+    @property
+    def cid_date(self) -> str:
+        """The UTC date of creation, which with the cid identifies the order."""
+        return utc_date(self.mts_create)
+
+    @property
+    def executed(self) -> Decimal:
+        """The amount filled so far, signed."""
+        return sum((amount for _, amount in self.fills), ZERO)
+
+    def average_price(self) -> Decimal:
+        """The volume-weighted price of the fills so far (0 before any fill)."""
+        executed = self.executed
+        if executed == 0:
+            return ZERO
+        return sum((price * amount for price, amount in self.fills), ZERO) / executed
+
+    def record_fill(self, price: Decimal, amount: Decimal, mts: int) -> None:
+        """Account for a fill of ``amount`` (signed) at ``price``; sets the status."""
+        self.fills.append((price, amount))
+        self.amount -= amount
+        self.mts_update = mts
+        head = "EXECUTED" if self.amount == 0 else "PARTIALLY FILLED"
+        earlier = f": was {self.status}" if self.status != "ACTIVE" else ""
+        self.status = f"{head} @ {text(price)}({text(amount)}){earlier}"
+
+    def finish(self, reason: str, mts: int) -> None:
+        """Mark the order cancelled: ``reason`` is ``CANCELED``, ``IOC CANCELED``..."""
+        self.status = f"{reason} was: {self.status}" if self.fills else reason
+        self.mts_update = mts
+
+    def wire(self) -> list[Any]:
+        """The 32-field order array of ``os``/``on``/``ou``/``oc`` and ``*-req`` notifications."""
+        return order_array(
+            order_id=self.order_id,
+            gid=self.gid,
+            cid=self.cid,
+            symbol=self.symbol,
+            mts_create=self.mts_create,
+            mts_update=self.mts_update or self.mts_create,
+            amount=wire(self.amount),
+            amount_orig=wire(self.amount_orig),
+            order_type=self.order_type,
+            type_prev=self.type_prev,
+            mts_tif=self.mts_tif,
+            flags=self.flags,
+            status=self.status,
+            price=wire(self.price),
+            price_avg=wire(self.average_price()),
+            price_trailing=wire(self.price_trailing) if self.price_trailing is not None else 0,
+            price_aux_limit=wire(self.price_aux_limit) if self.price_aux_limit is not None else 0,
+            hidden=1 if self.hidden else 0,
+            meta=self.meta,
+        )
+
+
+def order_array(**fields: Any) -> list[Any]:
+    """Lay out an order's fields in the 32-field array; missing fields are ``null``.
+
+    Field names are those of :meth:`Order.wire`; ``notify`` defaults to 0 and ``routing`` to
+    ``"API>BFX"`` as on Bitfinex.
+    """
+    array: list[Any] = [None] * 32
+    for index, name in _ORDER_FIELDS.items():
+        array[index] = fields.get(name)
+    array[23] = fields.get("notify", 0)
+    array[28] = fields.get("routing", "API>BFX")
+    return array
+
+
+_ORDER_FIELDS = {
+    0: "order_id",
+    1: "gid",
+    2: "cid",
+    3: "symbol",
+    4: "mts_create",
+    5: "mts_update",
+    6: "amount",
+    7: "amount_orig",
+    8: "order_type",
+    9: "type_prev",
+    10: "mts_tif",
+    12: "flags",
+    13: "status",
+    16: "price",
+    17: "price_avg",
+    18: "price_trailing",
+    19: "price_aux_limit",
+    24: "hidden",
+    31: "meta",
+}
+
+
+@dataclass
+class Wallet:
+    """One wallet: a currency in the exchange, margin or funding wallet type."""
+
+    wallet_type: str
+    currency: str
+    balance: Decimal = ZERO
+    description: Optional[str] = None
+
+    def wire(self, available: Decimal) -> list[Any]:
+        """``[TYPE, CURRENCY, BALANCE, UNSETTLED_INTEREST, BALANCE_AVAILABLE, DESCRIPTION, META]``."""
+        return [self.wallet_type, self.currency, wire(self.balance), 0, wire(available), self.description, None]
+
+
+@dataclass
+class Position:
+    """A margin position in one symbol."""
+
+    position_id: int
+    symbol: str
+    amount: Decimal
+    base_price: Decimal
+    mts_create: int
+    mts_update: int
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the position still holds an amount."""
+        return self.amount != 0
+
+    def profit_at(self, price: Decimal) -> Decimal:
+        """The profit (quote currency) of closing the position at ``price``."""
+        return (price - self.base_price) * self.amount
+
+    def wire(self, last_price: Decimal) -> list[Any]:
+        """The 20-field position array, profit and loss at ``last_price``."""
+        notional = abs(self.amount) * self.base_price
+        profit = self.profit_at(last_price)
+        percent = round(profit / notional * 100, 4) if notional else ZERO
+        direction = 1 if self.amount > 0 else -1
+        liquidation = self.base_price * (1 - direction * (INITIAL_MARGIN - MAINTENANCE_MARGIN))
+        return [
+            self.symbol,
+            "ACTIVE" if self.is_open else "CLOSED",
+            wire(self.amount),
+            wire(self.base_price),
+            0,
+            0,
+            wire(profit),
+            wire(percent),
+            wire(liquidation) if self.is_open else None,
+            wire(1 / INITIAL_MARGIN),
+            None,
+            self.position_id,
+            self.mts_create,
+            self.mts_update,
+            None,
+            0,
+            None,
+            wire(notional * INITIAL_MARGIN),
+            wire(notional * MAINTENANCE_MARGIN),
+            None,
+        ]
+
+
+class Account:
+    """One customer of the exchange.
+
+    :param api_key: the key clients authenticate with.
+    :param secret: the API secret (kept in a :class:`~bitfinex.protocol.signing.Secret`).
+    :param user_id: the ``userId`` the ``auth`` event reports.
+    :param balances: starting balances by ``(wallet_type, currency)``.
+    """
+
+    def __init__(
+        self,
+        api_key: str,
+        secret: Secret,
+        user_id: int,
+        balances: Mapping[tuple[str, str], Decimal],
+    ) -> None:
+        self.api_key = api_key
+        self.secret = secret
+        self.user_id = user_id
+        self.last_nonce: Decimal = ZERO
+        self.wallets: dict[tuple[str, str], Wallet] = {
+            key: Wallet(key[0], key[1], Decimal(value)) for key, value in balances.items()
+        }
+        self.orders: dict[int, Order] = {}
+        self.positions: dict[str, Position] = {}
+
+    def __repr__(self) -> str:
+        return f"Account(api_key={self.api_key!r}, user_id={self.user_id})"
+
+    def wallet(self, wallet_type: str, currency: str) -> Wallet:
+        """The wallet of that type and currency, created empty on first use."""
+        key = (wallet_type, currency)
+        if key not in self.wallets:
+            self.wallets[key] = Wallet(wallet_type, currency)
+        return self.wallets[key]
+
+    def reserved(
+        self,
+        wallet_type: str,
+        currency: str,
+        currencies_of: Mapping[str, tuple[str, str]],
+        skip: Optional[int] = None,
+    ) -> Decimal:
+        """What open exchange orders hold in a wallet (buys hold quote, sells hold base).
+
+        :param currencies_of: ``symbol -> (base, quote)`` of the listed pairs.
+        :param skip: the id of an order to leave out (one being updated).
+        """
+        if wallet_type != "exchange":
+            return ZERO
+        held = ZERO
+        for order in self.orders.values():
+            if not order.is_exchange or order.order_id == skip:
+                continue
+            base, quote = currencies_of[order.symbol]
+            if order.amount > 0 and quote == currency:
+                held += order.amount * (order.price_aux_limit or order.price or ZERO)
+            elif order.amount < 0 and base == currency:
+                held += -order.amount
+        return held
+
+    def find_order(
+        self, order_id: Optional[int] = None, cid: Optional[int] = None, cid_date: Optional[str] = None
+    ) -> Optional[Order]:
+        """The open order with ``order_id``, or with ``cid`` created on ``cid_date``."""
+        if order_id is not None:
+            return self.orders.get(order_id)
+        for order in self.orders.values():
+            if order.cid == cid and order.cid_date == cid_date:
+                return order
+        return None

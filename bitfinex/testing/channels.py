@@ -1,0 +1,353 @@
+"""Public channels: parsing ``subscribe`` requests, and producing snapshots and updates.
+
+One channel object exists per distinct subscription (:class:`ChannelSpec`) however many
+connections share it; it renders the state of one symbol's :class:`MarketData` and book. The
+exchange core (:mod:`bitfinex.testing.venue`) asks every live channel for its updates after each
+change and hands them to the subscribed sessions, which add chanIds, sequence numbers and
+checksum frames as each connection configured.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Callable, Optional, Union
+
+from bitfinex.protocol.constants import (
+    BOOK_FREQUENCIES,
+    BOOK_LENGTHS,
+    BOOK_PRECISIONS,
+    CANDLE_TIMEFRAME_ALIASES,
+    CANDLE_TIMEFRAMES,
+    ErrorCode,
+)
+from bitfinex.protocol.symbols import normalize_symbol
+from bitfinex.testing.bookviews import BookRenderer, BookView, Entry
+from bitfinex.testing.candles import CandleSeries
+from bitfinex.testing.engine import OrderBook
+from bitfinex.testing.instruments import Instrument
+from bitfinex.testing.market import SNAPSHOT_TRADES, PublicTrade
+from bitfinex.testing.numbers import ZERO, wire
+
+F1_INTERVAL_MS = 2000
+"""How often ``freq: F1`` books publish."""
+
+PUBLIC_CHANNELS = ("ticker", "trades", "book", "candles", "status")
+"""Channel names Bitfinex knows (``status`` is refused here: no derivatives are listed)."""
+
+
+class SubscriptionError(Exception):
+    """A ``subscribe`` request the exchange refuses; becomes an ``error`` event.
+
+    :param code: the Bitfinex error code.
+    :param msg: the event's ``msg``.
+    """
+
+    def __init__(self, code: ErrorCode, msg: str) -> None:
+        super().__init__(msg)
+        self.code = code
+        self.msg = msg
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """What a subscription is to, normalized: two equal specs are one channel.
+
+    :param channel: ``ticker``, ``trades``, ``book`` or ``candles``.
+    :param symbol: the symbol (``tBTCUSD``, ``fUSD``).
+    :param precision: book precision (``P0``..``P4``, ``R0``).
+    :param frequency: book frequency (``F0``, ``F1``).
+    :param length: book length per side.
+    :param timeframe: candle timeframe, ``7D`` already mapped to ``1W``.
+    :param period: funding candles' period (the ``p30`` of ``trade:1m:fUSD:p30``).
+    """
+
+    channel: str
+    symbol: str
+    precision: str = ""
+    frequency: str = ""
+    length: int = 0
+    timeframe: str = ""
+    period: int = 0
+
+
+def parse_subscription(request: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> tuple[ChannelSpec, dict[str, Any]]:
+    """Validate a ``subscribe`` request.
+
+    :param request: the decoded event.
+    :param instruments: listed instruments by symbol.
+    :returns: the spec and the fields the ``subscribed`` event echoes after ``chanId``.
+    :raises SubscriptionError: with the code Bitfinex uses: 10302 unknown channel, 10001 unknown
+        symbol, 10011 precision, 10012 length, 10300 anything else.
+    """
+    channel = request.get("channel")
+    if channel not in PUBLIC_CHANNELS:
+        raise SubscriptionError(ErrorCode.UNKNOWN_CHANNEL, "channel: unknown")
+    if channel == "status":
+        raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "key: invalid (no derivatives listed)")
+    if channel == "candles":
+        return _parse_candles(request, instruments)
+    instrument = _instrument(request.get("symbol") or request.get("pair"), instruments)
+    echo: dict[str, Any] = {"symbol": instrument.symbol}
+    if channel != "book":
+        echo.update(instrument.echo_fields())
+        return ChannelSpec(channel, instrument.symbol), echo
+    precision = request.get("prec", "P0")
+    if precision not in BOOK_PRECISIONS:
+        raise SubscriptionError(ErrorCode.UNKNOWN_BOOK_PRECISION, "prec: invalid")
+    frequency = request.get("freq", "F0")
+    if frequency not in BOOK_FREQUENCIES:
+        raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "freq: invalid")
+    length = request.get("len", "25")
+    if isinstance(length, bool) or not isinstance(length, (str, int)) or str(length) not in BOOK_LENGTHS:
+        raise SubscriptionError(ErrorCode.UNKNOWN_BOOK_LENGTH, "len: invalid")
+    echo.update(prec=precision, freq=frequency, len=str(length), **instrument.echo_fields())
+    spec = ChannelSpec("book", instrument.symbol, precision, frequency, int(length))
+    return spec, echo
+
+
+def _instrument(symbol: object, instruments: Mapping[str, Instrument]) -> Instrument:
+    try:
+        instrument = instruments.get(normalize_symbol(symbol))
+    except (TypeError, ValueError):
+        instrument = None
+    if instrument is None:
+        raise SubscriptionError(ErrorCode.UNKNOWN_PAIR, "symbol: invalid")
+    return instrument
+
+
+def _parse_candles(request: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> tuple[ChannelSpec, dict[str, Any]]:
+    key = request.get("key")
+    if not isinstance(key, str) or key.count(":") < 2:
+        raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "key: invalid")
+    kind, timeframe, rest = key.split(":", 2)
+    timeframe = CANDLE_TIMEFRAME_ALIASES.get(timeframe, timeframe)
+    if kind != "trade" or timeframe not in CANDLE_TIMEFRAMES:
+        raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "key: invalid")
+    period = 0
+    if rest.startswith("f"):
+        symbol, _, period_text = rest.partition(":")
+        if not (period_text[:1] == "p" and period_text[1:].isdigit() and 2 <= int(period_text[1:]) <= 120):
+            raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "key: invalid (funding needs :pN)")
+        period = int(period_text[1:])
+    else:
+        symbol = rest
+    instrument = _instrument(symbol, instruments)
+    return ChannelSpec("candles", instrument.symbol, timeframe=timeframe, period=period), {"key": key}
+
+
+@dataclass
+class MarketData:
+    """The public state of one symbol besides its book: recent trades and candles.
+
+    :param instrument: the symbol.
+    :param series: candle series by funding period; ``0`` holds every trade.
+    """
+
+    instrument: Instrument
+    series: dict[int, CandleSeries]
+    tape: deque[PublicTrade] = field(default_factory=lambda: deque(maxlen=SNAPSHOT_TRADES))
+    new_trades: list[PublicTrade] = field(default_factory=list)
+
+    def record(self, trade: PublicTrade) -> None:
+        """Account for a trade that just happened."""
+        self.tape.append(trade)
+        self.new_trades.append(trade)
+        for period in (0, trade.period) if trade.period else (0,):
+            self.series_for(period).add_trade(trade.mts, trade.price, trade.amount)
+
+    def series_for(self, period: int) -> CandleSeries:
+        """The candle series of one funding period (``0``: all trades), created on first use."""
+        series = self.series.get(period)
+        if series is None:
+            series = self.series[period] = CandleSeries()
+        return series
+
+    def last_price(self) -> Optional[Decimal]:
+        """The price of the latest trade."""
+        return self.tape[-1].price if self.tape else None
+
+    def settle(self) -> None:
+        """Forget what changed since the last publication (called after every flush)."""
+        self.new_trades.clear()
+        for series in self.series.values():
+            series.clear_changes()
+
+
+@dataclass(frozen=True)
+class DataUpdate:
+    """A frame ``[CHAN_ID, PAYLOAD]`` (ticker and candle updates)."""
+
+    payload: Any
+
+
+@dataclass(frozen=True)
+class TradeUpdate:
+    """A frame ``[CHAN_ID, KIND, TRADE]`` with KIND ``te``/``tu`` (funding ``fte``/``ftu``)."""
+
+    kind: str
+    trade: list[Any]
+
+
+@dataclass(frozen=True)
+class BookUpdate:
+    """Book entries that changed, and how to get the checksum of the book after them.
+
+    :param checksum: computes the checksum (only connections with OB_CHECKSUM ask; the view
+        computes it once).
+    """
+
+    entries: list[Entry]
+    checksum: Callable[[], int]
+
+
+Update = Union[DataUpdate, TradeUpdate, BookUpdate]
+
+
+class TickerChannel:
+    """``ticker``: best bid/ask, daily change, last price, 24 h volume, high and low."""
+
+    def __init__(self, data: MarketData, book: OrderBook) -> None:
+        self._data = data
+        self._book = book
+        self._published: Optional[list[Any]] = None
+
+    def _top(self, is_bid: bool) -> tuple[Optional[Decimal], Decimal, int]:
+        for price, level in self._book.side(is_bid).levels():
+            visible = [order for order in level if not order.hidden]
+            if visible:
+                return price, sum((abs(o.amount) for o in visible), ZERO), visible[0].period
+        return None, ZERO, 0
+
+    def _render(self, now: int) -> list[Any]:
+        series = self._data.series[0]
+        series.refresh_daily(now)
+        daily = series.daily
+        last = self._data.last_price()
+        change = relative = ZERO
+        if last is not None and daily.open:
+            change = last - daily.open
+            relative = round(change / daily.open, 4)
+        bid, bid_size, bid_period = self._top(True)
+        ask, ask_size, ask_period = self._top(False)
+        stats = [wire(change), float(relative), wire(last), wire(daily.volume), wire(daily.high), wire(daily.low)]
+        if not self._data.instrument.is_funding:
+            return [wire(bid), wire(bid_size), wire(ask), wire(ask_size), *stats]
+        offered = ZERO
+        for _, level in self._book.side(False).levels():
+            offered += sum((abs(o.amount) for o in level if not o.hidden), ZERO)
+        return [
+            wire(last),  # FRR: the simulation has no separate flash return rate
+            wire(bid),
+            bid_period,
+            wire(bid_size),
+            wire(ask),
+            ask_period,
+            wire(ask_size),
+            *stats,
+            None,
+            None,
+            wire(offered),
+        ]
+
+    def snapshot(self, now: int) -> Any:
+        """The ticker array last published (every subscriber shares what updates compare to)."""
+        if self._published is None:
+            self._published = self._render(now)
+        return self._published
+
+    def updates(self, now: int) -> list[Update]:
+        """A new ticker array if anything in it changed."""
+        current = self._render(now)
+        if current == self._published:
+            return []
+        self._published = current
+        return [DataUpdate(current)]
+
+
+class TradesChannel:
+    """``trades``: the latest trades newest first, then ``te`` and ``tu`` for each new trade."""
+
+    def __init__(self, data: MarketData) -> None:
+        self._data = data
+        prefix = "f" if data.instrument.is_funding else ""
+        self._executed, self._updated = prefix + "te", prefix + "tu"
+
+    def snapshot(self, now: int) -> Any:
+        """The recent trades, newest first."""
+        return [trade.wire() for trade in reversed(self._data.tape)]
+
+    def updates(self, now: int) -> list[Update]:
+        """``te`` for every trade since the last flush, then ``tu`` for each."""
+        trades = [trade.wire() for trade in self._data.new_trades]
+        updates: list[Update] = [TradeUpdate(self._executed, t) for t in trades]
+        updates.extend(TradeUpdate(self._updated, t) for t in trades)
+        return updates
+
+
+class CandlesChannel:
+    """``candles``: the latest candles newest first, then each candle a trade changed."""
+
+    def __init__(self, data: MarketData, timeframe: str, period: int) -> None:
+        self._series = data.series_for(period)
+        self._timeframe = timeframe
+
+    def snapshot(self, now: int) -> Any:
+        """The latest candles, newest first."""
+        return self._series.snapshot(self._timeframe)
+
+    def updates(self, now: int) -> list[Update]:
+        """Every candle of this timeframe that changed since the last flush, oldest first."""
+        return [DataUpdate(candle) for candle in self._series.changes(self._timeframe)]
+
+
+class BookChannel:
+    """``book``: a :class:`~bitfinex.testing.bookviews.BookView`, published at its frequency.
+
+    :param renderer: renders the symbol's book.
+    :param f1_interval: milliseconds between publications of an ``F1`` book.
+    """
+
+    def __init__(self, renderer: BookRenderer, spec: ChannelSpec, f1_interval: int) -> None:
+        self._view = BookView(renderer, spec.precision, spec.length)
+        self._interval = f1_interval if spec.frequency == "F1" else 0
+        self._published_at: Optional[int] = None
+
+    def snapshot(self, now: int) -> Any:
+        """The published book: bids best first, then asks."""
+        if self._published_at is None:
+            self._published_at = now
+        return self._view.snapshot()
+
+    def checksum(self) -> int:
+        """The checksum of the published book."""
+        return self._view.checksum()
+
+    def updates(self, now: int) -> list[Update]:
+        """The changed entries, if the book changed and (for ``F1``) its interval has passed."""
+        if self._published_at is not None and now - self._published_at < self._interval:
+            return []
+        entries = self._view.updates()
+        if not entries:
+            return []
+        self._published_at = now
+        return [BookUpdate(entries, self._view.checksum)]
+
+
+PublicChannel = Union[TickerChannel, TradesChannel, CandlesChannel, BookChannel]
+
+
+def open_channel(spec: ChannelSpec, data: MarketData, renderer: BookRenderer, f1_interval: int = F1_INTERVAL_MS) -> PublicChannel:
+    """Create the channel object that serves ``spec``.
+
+    :param renderer: renders the symbol's book (for the ticker's best prices and for books).
+    """
+    if spec.channel == "ticker":
+        return TickerChannel(data, renderer.book)
+    if spec.channel == "trades":
+        return TradesChannel(data)
+    if spec.channel == "candles":
+        return CandlesChannel(data, spec.timeframe, spec.period)
+    return BookChannel(renderer, spec, f1_interval)

@@ -1,0 +1,343 @@
+"""The local exchange users start: :class:`LocalExchange`."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import shutil
+import threading
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+from bitfinex.protocol.constants import CALCS_PER_SECOND, MAX_CHANNELS_PER_CONNECTION
+from bitfinex.testing.channels import F1_INTERVAL_MS
+from bitfinex.testing.faults import Faults
+from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument
+from bitfinex.testing.market import PublicTrade
+from bitfinex.testing.numbers import parse_decimal
+from bitfinex.testing.server import ConnectionLog, ExchangeServer, ReceivedFrame, ServerOptions
+from bitfinex.testing.session import SessionLimits
+from bitfinex.testing.tls import TestCertificates, generate_certificates
+from bitfinex.testing.venue import Clock, Venue
+from bitfinex.transport.reactor import ReactorThread
+
+log = logging.getLogger("bitfinex.testing.exchange")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class AccountState:
+    """A copy of an account's state at one moment.
+
+    :param wallets: balances by ``(wallet_type, currency)``.
+    :param orders: open orders, as their 32-field order arrays.
+    :param positions: open positions, as their position arrays.
+    """
+
+    user_id: int
+    wallets: dict[tuple[str, str], Decimal]
+    orders: list[list[Any]]
+    positions: list[list[Any]]
+
+
+class LocalExchange:
+    """A Bitfinex-compatible WebSocket API v2 server on this machine.
+
+    Use it as a context manager (``with LocalExchange(...) as exchange:``) or call
+    :meth:`start` and :meth:`stop`. Every method is thread-safe.
+
+    :param key: the API key of the account it opens; a random demo key when ``None``.
+    :param secret: that key's secret; random when ``None`` (read it back from :attr:`secret`).
+    :param host: interface to listen on.
+    :param port: port to listen on; ``0`` picks a free one (read it back from :attr:`port`).
+    :param seed: seeds the market history, the simulation and every id: equal seeds and equal
+        client actions give byte-identical frames (with ``tick_interval=None``, a
+        :class:`~bitfinex.testing.venue.ManualClock` and no heartbeats).
+    :param heartbeat_interval: seconds of silence on a channel before ``[CHAN_ID, "hb"]``
+        (15 like Bitfinex); ``None`` sends no heartbeats.
+    :param tick_interval: seconds between simulation steps (0.25); ``None`` keeps the market
+        still until :meth:`tick` is called.
+    :param clock: the exchange clock, ms since the epoch; the wall clock by default.
+    :param instruments: the listed symbols (tBTCUSD, tETHUSD, tLTCUSD, tETHBTC,
+        tTESTBTC:TESTUSD, fUSD by default).
+    :param balances: starting balances of the account, ``{("exchange", "USD"): "1000", ...}``;
+        funded exchange and margin wallets in every listed currency by default.
+    :param max_subscriptions: channels per connection before error 10305 (25).
+    :param calcs_per_second: ``calc`` messages per second per connection before an error (8).
+    :param connection_rate_limit: ``(handshakes, seconds)``: refuse handshakes beyond that
+        rate with HTTP 429; ``None`` (default) accepts every connection.
+    :param tls: serve ``wss://`` with a freshly made certificate authority; give clients
+        :attr:`ca_certificate` or :attr:`ca_path` to trust.
+    :param f1_interval: milliseconds between publications of ``freq: F1`` books (2000).
+    :param reactor: a reactor to serve on (the application's, already running or about to);
+        by default the exchange runs its own private reactor in a daemon thread. With your own
+        reactor call :meth:`start` and :meth:`stop` from its thread (or before it runs).
+    """
+
+    def __init__(
+        self,
+        key: Optional[str] = None,
+        secret: Optional[str] = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        seed: int = 0,
+        heartbeat_interval: Optional[float] = 15.0,
+        tick_interval: Optional[float] = 0.25,
+        clock: Optional[Clock] = None,
+        instruments: Iterable[Instrument] = DEFAULT_INSTRUMENTS,
+        balances: Optional[Mapping[tuple[str, str], Any]] = None,
+        max_subscriptions: int = MAX_CHANNELS_PER_CONNECTION,
+        calcs_per_second: int = CALCS_PER_SECOND,
+        connection_rate_limit: Optional[tuple[int, float]] = None,
+        tls: bool = False,
+        f1_interval: int = F1_INTERVAL_MS,
+        reactor: Any = None,
+    ) -> None:
+        self.key = key if key is not None else "demo-" + secrets.token_hex(8)
+        self.secret = secret if secret is not None else secrets.token_hex(24)
+        self.host = host
+        self._requested_port = port
+        self._tls = tls
+        self._venue = Venue(instruments, seed=seed, clock=clock, f1_interval=f1_interval)
+        self._venue.add_account(self.key, self.secret, balances)
+        options = ServerOptions(
+            heartbeat_interval=heartbeat_interval,
+            tick_interval=tick_interval,
+            limits=SessionLimits(max_subscriptions, calcs_per_second),
+            connection_rate_limit=connection_rate_limit,
+        )
+        self._own_reactor = reactor is None
+        self._thread = ReactorThread(name="bitfinex-local-exchange") if reactor is None else None
+        self._reactor = self._thread.reactor if self._thread is not None else reactor
+        self._reactor_thread_id: Optional[int] = None
+        self._server = ExchangeServer(self._venue, self._reactor, options)
+        self.faults = Faults(self._server, self.call)
+        """Inject faults: see :class:`~bitfinex.testing.faults.Faults`."""
+        self._certificates: Optional[TestCertificates] = None
+        self._port: Optional[int] = None
+        self._state = "new"
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"LocalExchange(url={self.url if self._port else None!r}, key={self.key!r}, state={self._state!r})"
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    def start(self) -> str:
+        """Listen, start the simulation, and return :attr:`url`. Starting twice is harmless.
+
+        :raises RuntimeError: if the exchange was stopped (it cannot start again).
+        """
+        with self._lock:
+            if self._state == "running":
+                return self.url
+            if self._state == "stopped":
+                raise RuntimeError("this LocalExchange was stopped; create a new one")
+            if self._tls:
+                self._certificates = generate_certificates()
+            if self._thread is not None:
+                self._thread.start()
+            else:
+                self._reactor.callWhenRunning(self._note_reactor_thread)
+            context = self._certificates.server_context_factory() if self._certificates else None
+            self._port = self.call(self._server.listen, self.host, self._requested_port, context)
+            self._state = "running"
+        log.info("local exchange listening on %s", self.url)
+        return self.url
+
+    def _note_reactor_thread(self) -> None:
+        self._reactor_thread_id = threading.get_ident()
+
+    def stop(self, timeout: float = 10.0) -> Any:
+        """Close every connection, stop listening and (own reactor) join the reactor thread.
+
+        Safe to call twice. With your own reactor, called from its thread, it cannot wait: it
+        returns a Deferred that fires once everything is closed (``None`` otherwise).
+
+        :raises TimeoutError: if the reactor thread does not stop within ``timeout`` seconds.
+        """
+        with self._lock:
+            running = self._state == "running"
+            self._state = "stopped"
+        if not running:
+            return None
+        if self._thread is None and self._in_reactor_thread():
+            return self._server.shutdown().addBoth(self._remove_certificates)
+        finished = threading.Event()
+        self.call(lambda: self._server.shutdown().addBoth(lambda _: finished.set()))
+        if not finished.wait(timeout):
+            log.warning("connections did not close within %s s", timeout)
+        if self._thread is not None:
+            self._thread.stop(timeout)
+        self._remove_certificates()
+        return None
+
+    def _remove_certificates(self, passthrough: Any = None) -> Any:
+        if self._certificates is not None:
+            shutil.rmtree(self._certificates.ca_path.parent, ignore_errors=True)
+        return passthrough
+
+    def __enter__(self) -> LocalExchange:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _in_reactor_thread(self) -> bool:
+        if self._thread is not None:
+            return self._thread.in_reactor_thread()
+        return self._reactor_thread_id is None or self._reactor_thread_id == threading.get_ident()
+
+    def call(self, function: Callable[..., T], *args: Any, timeout: float = 10.0) -> T:
+        """Run ``function(*args)`` on the exchange's reactor thread and return its result.
+
+        :raises TimeoutError: if it has not run within ``timeout`` seconds.
+        """
+        if self._thread is not None:
+            return self._thread.run_sync(function, *args, timeout=timeout)
+        if self._in_reactor_thread() or not self._reactor.running:
+            return function(*args)
+        done = threading.Event()
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["value"] = function(*args)
+            except BaseException as error:
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        self._reactor.callFromThread(run)
+        if not done.wait(timeout):
+            raise TimeoutError(f"the exchange's reactor did not answer within {timeout} s")
+        if "error" in outcome:
+            raise outcome["error"]
+        return outcome["value"]  # type: ignore[no-any-return]
+
+    # -- addresses --------------------------------------------------------------------------
+
+    @property
+    def port(self) -> int:
+        """The port it listens on.
+
+        :raises RuntimeError: before :meth:`start`.
+        """
+        if self._port is None:
+            raise RuntimeError("the exchange is not started")
+        return self._port
+
+    @property
+    def url(self) -> str:
+        """``ws://HOST:PORT`` (``wss://`` with TLS)."""
+        return f"{'wss' if self._tls else 'ws'}://{self.host}:{self.port}"
+
+    @property
+    def ca_certificate(self) -> Optional[bytes]:
+        """The PEM certificate of the CA that signed the server's (TLS only, once started)."""
+        return self._certificates.ca_pem if self._certificates else None
+
+    @property
+    def ca_path(self) -> Optional[Path]:
+        """A file holding :attr:`ca_certificate` (TLS only; removed by :meth:`stop`)."""
+        return self._certificates.ca_path if self._certificates else None
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def add_account(self, key: str, secret: str, balances: Optional[Mapping[tuple[str, str], Any]] = None) -> int:
+        """Open another account; return its user id.
+
+        :param balances: starting balances by ``(wallet_type, currency)``; funded exchange and
+            margin wallets in every listed currency by default.
+        :raises ValueError: if the key exists or a balance is not a number.
+        """
+        return self.call(lambda: self._venue.add_account(key, secret, balances).user_id)
+
+    def account_state(self, key: Optional[str] = None) -> AccountState:
+        """A copy of an account's wallets, open orders and positions (default: :attr:`key`'s)."""
+
+        def read() -> AccountState:
+            account = self._venue.accounts[key or self.key]
+            return AccountState(
+                user_id=account.user_id,
+                wallets={k: w.balance for k, w in account.wallets.items()},
+                orders=[order.wire() for order in account.orders.values()],
+                positions=[self._venue.desk.figures.position_array(p) for p in account.positions.values()],
+            )
+
+        return self.call(read)
+
+    # -- market -----------------------------------------------------------------------------
+
+    def tick(self, count: int = 1) -> None:
+        """Advance the simulation ``count`` steps now (any tick interval)."""
+
+        def run() -> None:
+            for _ in range(count):
+                self._venue.tick()
+
+        self.call(run)
+
+    def simulate_order(self, symbol: str, amount: Any, price: Any = None) -> list[PublicTrade]:
+        """Have a simulated participant trade now: a market order, or a limit order at ``price``
+        whose unfilled part rests in the book. Use it to cross (and fill) client orders.
+
+        :param amount: signed (``> 0`` buys), a number or decimal string.
+        :returns: the trades it made.
+        :raises ValueError: for an unknown symbol or a malformed amount or price.
+        """
+        size = parse_decimal(amount)
+        limit = parse_decimal(price) if price is not None else None
+        if symbol not in self._venue.instruments or not size or (price is not None and not limit):
+            raise ValueError(f"cannot simulate an order of {amount!r} {symbol} at {price!r}")
+        return self.call(self._venue.simulate_order, symbol, size, limit)
+
+    def best_prices(self, symbol: str) -> tuple[Optional[Decimal], Optional[Decimal]]:
+        """The best bid and ask of ``symbol`` (hidden orders included)."""
+        return self.call(lambda: (self._venue.books[symbol].best_bid(), self._venue.books[symbol].best_ask()))
+
+    # -- inspection -------------------------------------------------------------------------
+
+    @property
+    def received(self) -> list[ConnectionLog]:
+        """What every connection (open or closed) sent, decoded, with timestamps."""
+        return self._server.connection_logs()
+
+    def received_inputs(self, operation: Optional[str] = None) -> list[ReceivedFrame]:
+        """Every channel-0 input clients sent (``[0, OP, null, PAYLOAD]``), in arrival order.
+
+        :param operation: only this one (``"on"``, ``"oc"``...); all by default.
+        """
+        frames = [frame for entry in self.received for frame in entry.frames]
+        return sorted(
+            (
+                f
+                for f in frames
+                if isinstance(f.frame, list)
+                and len(f.frame) > 1
+                and f.frame[0] == 0
+                and (operation is None or f.frame[1] == operation)
+            ),
+            key=lambda f: f.timestamp,
+        )
+
+    @property
+    def connection_count(self) -> int:
+        """How many connections are open now."""
+        return self.call(lambda: len(self._server.connections))
+
+    def wait_for_connections(self, count: int, timeout: float = 5.0) -> None:
+        """Wait until exactly ``count`` connections are open.
+
+        :raises TimeoutError: if that does not happen within ``timeout`` seconds.
+        """
+        changed = self._server.connections_changed
+        with changed:
+            if not changed.wait_for(lambda: len(self._server.connections) == count, timeout):
+                raise TimeoutError(f"{len(self._server.connections)} connections open, expected {count}")

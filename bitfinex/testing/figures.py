@@ -1,0 +1,148 @@
+"""What an account's holdings are worth: the wallet, position, balance and margin figures.
+
+Pure computations on an account and the market's last prices. They build the account messages
+that report holdings (``wu``, ``pu``, ``bu``, ``miu``, ``fiu``), answer ``calc`` requests, and
+give the order desk its margin exposure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import Any, Optional
+
+from bitfinex.testing.accounts import (
+    INITIAL_MARGIN,
+    MAINTENANCE_MARGIN,
+    WALLET_TYPES,
+    Account,
+    AccountMessage,
+    Position,
+)
+from bitfinex.testing.channels import MarketData
+from bitfinex.testing.instruments import Instrument
+from bitfinex.testing.numbers import ZERO, quantize_amount, wire
+
+DOLLARS = ("USD", "TESTUSD")
+"""Currencies valued at 1 USD."""
+
+
+class AccountFigures:
+    """Computes account figures at the market's last prices.
+
+    :param instruments: listed instruments by symbol.
+    :param market: public market data by symbol (for last prices).
+    """
+
+    def __init__(self, instruments: Mapping[str, Instrument], market: Mapping[str, MarketData]) -> None:
+        self._instruments = instruments
+        self._market = market
+        self.currencies = {s: (i.base, i.quote) for s, i in instruments.items() if not i.is_funding}
+        """``symbol -> (base, quote)`` of every listed trading pair."""
+
+    def reference_price(self, symbol: str) -> Decimal:
+        """The last trade price of ``symbol`` (its start price before any trade)."""
+        return self._market[symbol].last_price() or self._instruments[symbol].start_price
+
+    def usd_value(self, currency: str) -> Decimal:
+        """The USD price of one unit of ``currency`` (0 if no USD pair lists it)."""
+        if currency in DOLLARS:
+            return Decimal(1)
+        for symbol, (base, quote) in self.currencies.items():
+            if base == currency and quote in DOLLARS:
+                return self.reference_price(symbol)
+        return ZERO
+
+    def unrealized_profit(self, position: Position) -> Decimal:
+        """A position's profit (in its quote currency) if closed at the last price."""
+        return position.profit_at(self.reference_price(position.symbol))
+
+    def wallet_message(self, account: Account, wallet_type: str, currency: str) -> AccountMessage:
+        """The ``wu`` of one wallet (its available balance net of open exchange orders)."""
+        wallet = account.wallet(wallet_type, currency)
+        available = wallet.balance - account.reserved(wallet_type, currency, self.currencies)
+        return AccountMessage("wu", wallet.wire(available), ("wallet", wallet_type, currency))
+
+    def position_array(self, position: Position) -> list[Any]:
+        """A position's array, profit and loss at the symbol's last price."""
+        return position.wire(self.reference_price(position.symbol))
+
+    def balance_message(self, account: Account) -> AccountMessage:
+        """``bu``: ``[AUM, AUM_NET]``, every wallet (and, net, every position) valued in USD."""
+        total = sum((w.balance * self.usd_value(w.currency) for w in account.wallets.values()), ZERO)
+        profit = sum(
+            (self.unrealized_profit(p) * self.usd_value(self._instruments[p.symbol].quote) for p in account.positions.values()),
+            ZERO,
+        )
+        return AccountMessage("bu", [wire(quantize_amount(total)), wire(quantize_amount(total + profit))], ("balance",))
+
+    def exposure(
+        self,
+        account: Account,
+        quote: str,
+        extra: Optional[tuple[str, Decimal, Decimal]] = None,
+        skip: Optional[int] = None,
+    ) -> Decimal:
+        """The worst-case margin notional in ``quote``: positions plus open margin orders.
+
+        :param extra: ``(symbol, amount, price)`` of an order being placed, counted too.
+        :param skip: the id of an order to leave out (one being updated).
+        """
+        total = ZERO
+        for symbol, (_, symbol_quote) in self.currencies.items():
+            if symbol_quote != quote:
+                continue
+            position = account.positions.get(symbol)
+            held = position.amount if position else ZERO
+            amounts = [
+                o.amount for o in account.orders.values() if o.symbol == symbol and not o.is_exchange and o.order_id != skip
+            ]
+            price = self.reference_price(symbol)
+            if extra is not None and extra[0] == symbol:
+                price = extra[2]
+                amounts.append(extra[1])
+            buys = sum((a for a in amounts if a > 0), ZERO)
+            sells = sum((a for a in amounts if a < 0), ZERO)
+            total += max(abs(held + buys), abs(held + sells)) * price
+        return total
+
+    def margin_base(self, account: Account) -> list[Any]:
+        """``miu`` base figures: ``[USER_PL, USER_SWAPS, MARGIN_BALANCE, MARGIN_NET, MARGIN_MIN]`` (USD)."""
+        profit = sum((self.unrealized_profit(p) for p in account.positions.values()), ZERO)
+        balance = sum(
+            (w.balance for w in account.wallets.values() if w.wallet_type == "margin" and w.currency in DOLLARS),
+            ZERO,
+        )
+        minimum = sum((abs(p.amount) * p.base_price * MAINTENANCE_MARGIN for p in account.positions.values()), ZERO)
+        return [wire(profit), 0, wire(balance), wire(balance + profit), wire(minimum)]
+
+    def margin_symbol(self, account: Account, symbol: str) -> list[Any]:
+        """``miu`` figures of one pair: ``[TRADABLE_BALANCE, GROSS_BALANCE, BUY, SELL]``."""
+        quote = self._instruments[symbol].quote
+        tradable = max(ZERO, account.wallet("margin", quote).balance / INITIAL_MARGIN - self.exposure(account, quote))
+        amount = wire(quantize_amount(tradable / self.reference_price(symbol)))
+        return [wire(tradable), wire(tradable), amount, amount]
+
+    def calculation(self, account: Account, request: str) -> Optional[list[AccountMessage]]:
+        """The messages answering one ``calc`` request; ``None`` if the request is unknown.
+
+        Requests: ``margin_base``, ``margin_sym_SYMBOL``, ``funding_sym_SYMBOL``,
+        ``position_SYMBOL`` (nothing without a position), ``wallet_TYPE_CURRENCY``, ``balance``.
+        """
+        if request == "margin_base":
+            return [AccountMessage("miu", ["base", self.margin_base(account)], ("trading", None))]
+        if request == "balance":
+            return [self.balance_message(account)]
+        kind, _, rest = request.partition("_")
+        symbol = rest[len("sym_") :] if rest.startswith("sym_") else ""
+        if kind == "margin" and symbol in self.currencies:
+            return [AccountMessage("miu", ["sym", symbol, self.margin_symbol(account, symbol)], ("trading", symbol))]
+        if kind == "funding" and symbol in self._instruments:
+            return [AccountMessage("fiu", ["sym", symbol, [0, 0, 0, 0]], ("funding", symbol))]
+        if kind == "position" and rest in self.currencies:
+            position = account.positions.get(rest)
+            return [] if position is None else [AccountMessage("pu", self.position_array(position), ("trading", rest))]
+        wallet_type, _, currency = rest.partition("_")
+        if kind == "wallet" and wallet_type in WALLET_TYPES and currency:
+            return [self.wallet_message(account, wallet_type, currency)]
+        return None

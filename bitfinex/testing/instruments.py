@@ -1,0 +1,93 @@
+"""The symbols the local exchange lists: trading pairs and funding currencies."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One listed symbol and the parameters of its simulated market.
+
+    :param symbol: the Bitfinex symbol, ``tBTCUSD`` (trading pair), ``tTESTBTC:TESTUSD`` (colon
+        pair) or ``fUSD`` (funding currency).
+    :param start_price: the price (for funding: the daily rate) the simulation starts from and
+        reverts to.
+    :param min_order_size: the smallest order amount accepted (Bitfinex rejects smaller orders
+        with "Invalid order: minimum size for BTC/USD is 0.0002").
+    :param typical_size: the usual size of a simulated order.
+    :param volatility: relative standard deviation of the fair price per simulation tick.
+    :param funding_periods: the periods (days) simulated funding offers use; funding only.
+    """
+
+    symbol: str
+    start_price: Decimal
+    min_order_size: Decimal
+    typical_size: Decimal
+    volatility: float = 0.0004
+    funding_periods: tuple[int, ...] = field(default=())
+
+    @property
+    def is_funding(self) -> bool:
+        """Whether this is a funding currency (``f`` prefix)."""
+        return self.symbol.startswith("f")
+
+    @property
+    def pair(self) -> str:
+        """The symbol without its prefix: ``BTCUSD``, ``TESTBTC:TESTUSD``, ``USD``."""
+        return self.symbol[1:]
+
+    @property
+    def base(self) -> str:
+        """The traded currency: ``BTC`` for ``tBTCUSD``, ``USD`` for ``fUSD``."""
+        if self.is_funding:
+            return self.pair
+        if ":" in self.pair:
+            return self.pair.split(":", 1)[0]
+        return self.pair[:3]
+
+    @property
+    def quote(self) -> str:
+        """The currency prices are in: ``USD`` for ``tBTCUSD``; funding: the currency itself."""
+        if self.is_funding:
+            return self.pair
+        if ":" in self.pair:
+            return self.pair.split(":", 1)[1]
+        return self.pair[3:]
+
+    @property
+    def display_pair(self) -> str:
+        """The pair as Bitfinex writes it in messages: ``BTC/USD``."""
+        return self.base if self.is_funding else f"{self.base}/{self.quote}"
+
+    def echo_fields(self) -> dict[str, str]:
+        """The ``pair`` (trading) or ``currency`` (funding) field of a ``subscribed`` event."""
+        return {"currency": self.pair} if self.is_funding else {"pair": self.pair}
+
+
+DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
+    Instrument("tBTCUSD", Decimal("30000"), Decimal("0.0002"), Decimal("0.05"), 0.0004),
+    Instrument("tETHUSD", Decimal("2000"), Decimal("0.004"), Decimal("0.8"), 0.0005),
+    Instrument("tLTCUSD", Decimal("80"), Decimal("0.1"), Decimal("10"), 0.0006),
+    Instrument("tETHBTC", Decimal("0.066667"), Decimal("0.004"), Decimal("0.8"), 0.0004),
+    Instrument("tTESTBTC:TESTUSD", Decimal("30000"), Decimal("0.0002"), Decimal("0.05"), 0.0004),
+    Instrument(
+        "fUSD",
+        Decimal("0.0002"),
+        Decimal("150"),
+        Decimal("5000"),
+        0.002,
+        funding_periods=(2, 7, 30, 120),
+    ),
+)
+"""What :class:`~bitfinex.testing.LocalExchange` lists unless told otherwise."""
+
+
+def currencies(instruments: tuple[Instrument, ...]) -> list[str]:
+    """Every currency the instruments trade, in listing order, without repeats."""
+    seen: dict[str, None] = {}
+    for instrument in instruments:
+        seen.setdefault(instrument.base, None)
+        seen.setdefault(instrument.quote, None)
+    return list(seen)

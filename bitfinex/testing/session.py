@@ -1,0 +1,459 @@
+"""One client connection, without I/O: what a Bitfinex server says to what a client sends.
+
+A :class:`Session` reads decoded-to-be frames (:meth:`Session.receive`) and writes encoded
+frames through the ``send`` callable it was given. It keeps everything that is per connection:
+conf flags, channel ids, sequence numbers, the authenticated account and its filter, the
+``calc`` rate limit. The server shell (:mod:`bitfinex.testing.server`) only moves bytes and
+runs timers.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import re
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Callable, Optional
+
+from bitfinex.protocol.codec import dumps_js, loads
+from bitfinex.protocol.constants import (
+    CALCS_PER_SECOND,
+    MAX_CALCS_PER_MESSAGE,
+    MAX_CHANNELS_PER_CONNECTION,
+    MAX_NONCE,
+    ORDER_INPUTS,
+    PROTOCOL_VERSION,
+    ConfFlag,
+    ErrorCode,
+)
+from bitfinex.protocol.signing import verify
+from bitfinex.testing.accounts import Account, AccountMessage, Topic
+from bitfinex.testing.channels import (
+    BookUpdate,
+    ChannelSpec,
+    SubscriptionError,
+    TradeUpdate,
+    Update,
+    parse_subscription,
+)
+from bitfinex.testing.faults import FaultState
+from bitfinex.testing.numbers import parse_decimal
+from bitfinex.testing.venue import Venue
+
+log = logging.getLogger("bitfinex.testing.session")
+
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{96}")
+
+AUTH_CAPS = {
+    "orders": {"read": 1, "write": 1},
+    "account": {"read": 1, "write": 0},
+    "funding": {"read": 1, "write": 1},
+    "history": {"read": 1, "write": 0},
+    "wallets": {"read": 1, "write": 1},
+    "withdraw": {"read": 0, "write": 0},
+    "positions": {"read": 1, "write": 1},
+}
+"""The ``caps`` an ``auth`` OK reports (every key is fully permitted except withdrawals)."""
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    """Per-connection limits.
+
+    :param max_subscriptions: channels one connection may hold; the next subscribe fails with
+        10305 (Bitfinex: 25).
+    :param calcs_per_second: ``calc`` messages accepted per second (Bitfinex: 8).
+    """
+
+    max_subscriptions: int = MAX_CHANNELS_PER_CONNECTION
+    calcs_per_second: int = CALCS_PER_SECOND
+
+
+class Session:
+    """The server side of one connection.
+
+    :param venue: the exchange core.
+    :param send: writes one text frame (UTF-8 JSON bytes) to the client.
+    :param faults: the exchange's fault switches (checksum corruption, auth refusal).
+    :param limits: per-connection limits.
+    :param monotonic: seconds on a monotonic clock, for heartbeats and the calc rate limit.
+    """
+
+    def __init__(
+        self,
+        venue: Venue,
+        send: Callable[[bytes], None],
+        faults: FaultState,
+        limits: SessionLimits,
+        monotonic: Callable[[], float],
+    ) -> None:
+        self._venue = venue
+        self._send = send
+        self._faults = faults
+        self._limits = limits
+        self._monotonic = monotonic
+        self.flags = 0
+        self.channels: dict[int, ChannelSpec] = {}
+        self._chan_ids = itertools.count(venue.draw_channel_base())
+        self._public_seq = 0
+        self._auth_seq = 0
+        self.account: Optional[Account] = None
+        self._filters: Optional[frozenset[str]] = None
+        self._dead_man_switch = False
+        self._calc_times: deque[float] = deque()
+        self._last_sent: dict[int, float] = {}
+        self._opened = monotonic()
+        self.closed = False
+        self._events: dict[str, Callable[[dict[str, Any]], None]] = {
+            "conf": self._on_conf,
+            "subscribe": self._on_subscribe,
+            "unsubscribe": self._on_unsubscribe,
+            "ping": self._on_ping,
+            "auth": self._on_auth,
+            "unauth": self._on_unauth,
+        }
+        desk = venue.desk
+        self._inputs: dict[str, Callable[[Account, Any], None]] = {
+            "on": desk.submit,
+            "oc": desk.cancel,
+            "oc_multi": desk.cancel_multi,
+            "ou": desk.update,
+            "ox_multi": desk.multi,
+            "calc": self._calc,
+            "fon": lambda account, _: desk.refuse_funding(account, "fon-req"),
+            "foc": lambda account, _: desk.refuse_funding(account, "foc-req"),
+        }
+
+    # -- frames out -------------------------------------------------------------------------
+
+    def _write(self, frame: Any, chan_id: Optional[int] = None) -> None:
+        if chan_id is not None:
+            self._last_sent[chan_id] = self._monotonic()
+        self._send(dumps_js(frame))
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        """Send a control event (``info``, ``error``...) as is."""
+        self._write(event)
+
+    def _error(self, code: int, msg: str, request: Optional[Mapping[str, Any]] = None) -> None:
+        """Send an ``error`` event echoing the request's fields (those JSON can carry back)."""
+        event: dict[str, Any] = {"event": "error", "msg": msg, "code": int(code)}
+        if request:
+            event.update((k, _echoable(v)) for k, v in request.items() if k not in ("event", "msg", "code"))
+        self._write(event)
+
+    def _send_public(self, chan_id: int, *items: Any) -> None:
+        frame = [chan_id, *items]
+        if self.flags & ConfFlag.SEQ_ALL:
+            self._public_seq += 1
+            frame.append(self._public_seq)
+        if self.flags & ConfFlag.TIMESTAMP:
+            frame.append(self._venue.now())
+        self._write(frame, chan_id)
+
+    def _send_account(self, kind: str, data: Any) -> None:
+        frame: list[Any] = [0, kind, data]
+        if self.flags & ConfFlag.SEQ_ALL:
+            request = kind == "n" and isinstance(data, list) and str(data[1]).endswith("-req")
+            if kind != "n":
+                self._auth_seq += 1
+            if request:
+                frame.append(self._auth_seq)
+            else:
+                self._public_seq += 1
+                frame.extend((self._public_seq, self._auth_seq))
+        self._write(frame, 0)
+
+    def deliver_public(self, chan_id: int, update: Update) -> None:
+        """Send a channel update, shaped by this connection's conf flags."""
+        if isinstance(update, BookUpdate):
+            if self.flags & ConfFlag.BULK_UPDATES:
+                self._send_public(chan_id, update.entries)
+            else:
+                for entry in update.entries:
+                    self._send_public(chan_id, entry)
+            if self.flags & ConfFlag.OB_CHECKSUM:
+                self._send_checksum(chan_id, update.checksum())
+        elif isinstance(update, TradeUpdate):
+            self._send_public(chan_id, update.kind, update.trade)
+        else:
+            self._send_public(chan_id, update.payload)
+
+    def _send_checksum(self, chan_id: int, checksum: int) -> None:
+        if self._faults.take_checksum_corruption():
+            checksum = checksum - 1 if checksum > -(1 << 31) else (1 << 31) - 1  # still an int32
+        self._send_public(chan_id, "cs", checksum)
+
+    def deliver_account(self, message: AccountMessage) -> None:
+        """Send an account message if this connection's auth filter lets it through."""
+        if self._allowed(message.topic):
+            self._send_account(message.kind, message.data)
+
+    def _allowed(self, topic: Topic) -> bool:
+        filters = self._filters
+        if filters is None or topic[0] in filters:
+            return True
+        if topic[0] == "wallet":
+            return f"wallet-{topic[1]}-{topic[2]}" in filters
+        return topic[0] in ("trading", "funding") and f"{topic[0]}-{topic[1]}" in filters
+
+    def heartbeat(self, interval: float) -> None:
+        """Send ``[CHAN_ID, "hb"]`` on every channel (and channel 0 once authenticated) silent
+        for ``interval`` seconds or more."""
+        now = self._monotonic()
+        channels = [0, *self.channels] if self.account is not None else list(self.channels)
+        for chan_id in channels:
+            if now - self._last_sent.get(chan_id, self._opened) >= interval:
+                self._send_public(chan_id, "hb")
+
+    # -- frames in --------------------------------------------------------------------------
+
+    def open(self) -> None:
+        """Greet the client with the ``info`` event, as Bitfinex does on connect."""
+        self.send_event(
+            {"event": "info", "version": PROTOCOL_VERSION, "serverId": self._venue.server_id, "platform": {"status": 1}}
+        )
+
+    def receive(self, data: bytes) -> None:
+        """Handle one text frame; answer garbage with an ``error`` event, never raise."""
+        try:
+            self._dispatch(data)
+        except Exception:
+            log.exception("handling a client frame failed")
+            self._error(ErrorCode.REQUEST_PARAMETERS, "request failed")
+        finally:
+            self._venue.flush()
+
+    def _dispatch(self, data: bytes) -> None:
+        try:
+            message = loads(data)
+        except (ValueError, RecursionError):
+            self._error(ErrorCode.REQUEST_PARAMETERS, "invalid JSON")
+            return
+        if isinstance(message, dict):
+            event = message.get("event")
+            handler = self._events.get(event) if isinstance(event, str) else None
+            if handler is None:
+                self._error(ErrorCode.UNKNOWN_EVENT, "Unknown event", message)
+            else:
+                handler(message)
+        elif isinstance(message, list):
+            self._on_input(message)
+        else:
+            self._error(ErrorCode.REQUEST_PARAMETERS, "invalid request")
+
+    def _on_conf(self, message: dict[str, Any]) -> None:
+        flags = message.get("flags")
+        if isinstance(flags, bool) or not isinstance(flags, int) or not 0 <= flags < (1 << 31):
+            self.send_event(
+                {
+                    "event": "conf",
+                    "status": "FAILED",
+                    "flags": flags,
+                    "code": int(ErrorCode.CONF_FAILED),
+                    "msg": "flags: invalid",
+                }
+            )
+            return
+        self.flags = flags
+        self.send_event({"event": "conf", "status": "OK", "flags": flags})
+
+    def _on_subscribe(self, message: dict[str, Any]) -> None:
+        try:
+            spec, echo = parse_subscription(message, self._venue.instruments)
+        except SubscriptionError as refusal:
+            self._error(refusal.code, refusal.msg, message)
+            return
+        if spec in self.channels.values():
+            self._error(ErrorCode.ALREADY_SUBSCRIBED, "subscribe: dup", message)
+            return
+        if len(self.channels) >= self._limits.max_subscriptions:
+            self._error(ErrorCode.CHANNEL_LIMIT, "subscribe: limit", message)
+            return
+        chan_id = next(self._chan_ids)
+        snapshot = self._venue.subscribe(spec, self, chan_id)
+        self.channels[chan_id] = spec
+        event: dict[str, Any] = {"event": "subscribed", "channel": spec.channel, "chanId": chan_id, **echo}
+        if "subId" in message:
+            event["subId"] = _echoable(message["subId"])
+        self.send_event(event)
+        self._send_public(chan_id, snapshot)
+        if spec.channel == "book" and self.flags & ConfFlag.OB_CHECKSUM:
+            self._send_checksum(chan_id, self._venue.book_checksum(spec))
+
+    def _on_unsubscribe(self, message: dict[str, Any]) -> None:
+        chan_id = message.get("chanId")
+        if isinstance(chan_id, bool) or not isinstance(chan_id, int):
+            self._error(ErrorCode.UNSUBSCRIPTION_FAILED, "unsubscribe: invalid", message)
+            return
+        spec = self.channels.pop(chan_id, None)
+        if spec is None:
+            self._error(ErrorCode.NOT_SUBSCRIBED, "unsubscribe: not subscribed", message)
+            return
+        self._venue.unsubscribe(spec, self, chan_id)
+        self._last_sent.pop(chan_id, None)
+        self.send_event({"event": "unsubscribed", "status": "OK", "chanId": chan_id})
+
+    def _on_ping(self, message: dict[str, Any]) -> None:
+        pong: dict[str, Any] = {"event": "pong", "ts": self._venue.now()}
+        if "cid" in message:
+            pong["cid"] = message["cid"]
+        self.send_event(pong)
+
+    def _auth_failed(self, code: int, msg: str) -> None:
+        self.send_event({"event": "auth", "status": "FAILED", "chanId": 0, "msg": msg, "code": int(code)})
+
+    def _on_auth(self, message: dict[str, Any]) -> None:
+        if self.account is not None:
+            self._auth_failed(ErrorCode.AUTH_FAILED, "auth: dup")
+            return
+        refusal = self._faults.take_auth_refusal()
+        if refusal is not None:
+            self._auth_failed(*refusal)
+            return
+        key = message.get("apiKey")
+        account = self._venue.accounts.get(key) if isinstance(key, str) else None
+        if account is None:
+            self._auth_failed(ErrorCode.AUTH_FAILED, "apikey: invalid")
+            return
+        payload, nonce_field, signature = message.get("authPayload"), message.get("authNonce"), message.get("authSig")
+        if nonce_field is None and isinstance(payload, str):
+            nonce_field = payload[4:]
+        nonce_text = nonce_field if isinstance(nonce_field, str) else str(nonce_field)
+        nonce = parse_decimal(nonce_field)
+        if not isinstance(payload, str) or payload != f"AUTH{nonce_text}":
+            self._auth_failed(ErrorCode.AUTH_PAYLOAD, "authPayload: invalid (must be AUTH + authNonce)")
+            return
+        if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
+            self._auth_failed(ErrorCode.AUTH_SIGNATURE, "authSig: invalid")
+            return
+        if not verify(account.secret, payload, signature.lower()):
+            self._auth_failed(ErrorCode.AUTH_HMAC, "apikey: digest invalid")
+            return
+        if nonce is None or nonce <= 0 or nonce > MAX_NONCE:
+            self._auth_failed(ErrorCode.AUTH_NONCE, "nonce: invalid")
+            return
+        if nonce <= account.last_nonce:
+            self._auth_failed(ErrorCode.AUTH_NONCE, "nonce: small")
+            return
+        account.last_nonce = nonce
+        self._start_account_session(account, message)
+
+    def _start_account_session(self, account: Account, message: dict[str, Any]) -> None:
+        filters = message.get("filter")
+        self._filters = frozenset(f for f in filters if isinstance(f, str)) if isinstance(filters, list) and filters else None
+        self._dead_man_switch = message.get("dms") == 4
+        self.account = account
+        self._venue.attach(account, self)
+        self.send_event(
+            {
+                "event": "auth",
+                "status": "OK",
+                "chanId": 0,
+                "userId": account.user_id,
+                "auth_id": self._venue.new_uuid(),
+                "caps": AUTH_CAPS,
+            }
+        )
+        figures = self._venue.desk.figures
+        if self._wants("trading"):
+            positions = [p for p in account.positions.values() if self._allowed(("trading", p.symbol))]
+            self._send_account("ps", [figures.position_array(p) for p in positions])
+        if self._wants("wallet"):
+            wallets = [figures.wallet_message(account, w.wallet_type, w.currency) for w in account.wallets.values()]
+            self._send_account("ws", [w.data for w in wallets if self._allowed(w.topic)])
+        if self._wants("trading"):
+            orders = [o for o in account.orders.values() if self._allowed(("trading", o.symbol))]
+            self._send_account("os", [order.wire() for order in orders])
+        if self._wants("funding"):
+            for kind in ("fos", "fcs", "fls"):
+                self._send_account(kind, [])
+        self.deliver_account(figures.balance_message(account))
+
+    def _wants(self, topic: str) -> bool:
+        """Whether the auth filter lets through any message of ``topic`` (e.g. ``wallet``)."""
+        filters = self._filters
+        return filters is None or any(f == topic or f.startswith(topic + "-") for f in filters)
+
+    def _on_unauth(self, message: dict[str, Any]) -> None:
+        if self.account is None:
+            self.send_event(
+                {
+                    "event": "unauth",
+                    "status": "FAILED",
+                    "chanId": 0,
+                    "code": int(ErrorCode.UNAUTH),
+                    "msg": "auth: not authenticated",
+                }
+            )
+            return
+        self._venue.detach(self.account, self)
+        self.account = None
+        self._last_sent.pop(0, None)
+        self.send_event({"event": "unauth", "status": "OK", "chanId": 0})
+
+    def _on_input(self, message: list[Any]) -> None:
+        if len(message) < 2 or message[0] != 0 or not isinstance(message[1], str):
+            self._error(ErrorCode.REQUEST_PARAMETERS, "input: invalid (expected [0, OP, null, PAYLOAD])")
+            return
+        if self.account is None:
+            self._error(ErrorCode.UNAUTH, f"{message[1]}: not authenticated")
+            return
+        operation, payload = message[1], message[3] if len(message) > 3 else None
+        handler = self._inputs.get(operation)
+        if handler is None:
+            self._error(ErrorCode.REQUEST_PARAMETERS, f"{operation}: unknown input")
+        elif operation in ORDER_INPUTS and not isinstance(payload, dict):
+            self._error(ErrorCode.REQUEST_PARAMETERS, f"{operation}: payload must be an object")
+        else:
+            handler(self.account, payload)
+
+    def _calc(self, account: Account, requests: Any) -> None:
+        valid = (
+            isinstance(requests, list)
+            and 0 < len(requests) <= MAX_CALCS_PER_MESSAGE
+            and all(isinstance(r, list) and len(r) == 1 and isinstance(r[0], str) for r in requests)
+        )
+        if not valid:
+            self._error(ErrorCode.REQUEST_PARAMETERS, f"calc: invalid (1 to {MAX_CALCS_PER_MESSAGE} one-element requests)")
+            return
+        now = self._monotonic()
+        while self._calc_times and now - self._calc_times[0] >= 1.0:
+            self._calc_times.popleft()
+        if len(self._calc_times) >= self._limits.calcs_per_second:
+            self._error(ErrorCode.REQUEST_PARAMETERS, "calc: ratelimit")
+            return
+        self._calc_times.append(now)
+        unknown = self._venue.desk.calc(account, [r[0] for r in requests])
+        if unknown:
+            self._error(ErrorCode.REQUEST_PARAMETERS, f"calc: unknown requests {unknown}")
+
+    def close(self) -> None:
+        """The connection is gone: leave every channel; with ``dms: 4``, cancel the account's orders."""
+        if self.closed:
+            return
+        self.closed = True
+        for chan_id, spec in self.channels.items():
+            self._venue.unsubscribe(spec, self, chan_id)
+        self.channels.clear()
+        account = self.account
+        if account is not None:
+            self._venue.detach(account, self)
+            if self._dead_man_switch:
+                self._venue.desk.cancel_all(account)
+            self._venue.flush()
+
+
+def _echoable(value: Any) -> Any:
+    """``value`` with non-finite numbers (which clients may send as ``1e400`` or ``NaN``, and
+    JSON cannot carry back) replaced by ``null``."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list):
+        return [_echoable(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _echoable(item) for key, item in value.items()}
+    return value

@@ -1,0 +1,287 @@
+"""The exchange core without I/O: markets, accounts, subscriptions, and who gets what.
+
+A :class:`Venue` owns the clock, the seeded random sources, the matching engine's books, the
+market simulation, the public channels and the accounts. Connections talk to it through two
+small interfaces: a :class:`PublicSink` receives channel updates, an :class:`AccountSink`
+receives account messages. After every change (a client message, a simulation tick, a test
+helper) the caller runs :meth:`Venue.flush`, which delivers account messages first, then the
+public updates of every live channel, in a fixed order, so a seed and a sequence of actions
+always give the same frames.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+import uuid
+from collections.abc import Iterable, Mapping
+from decimal import Decimal
+from typing import Any, Callable, Optional, Protocol
+
+from bitfinex.protocol.signing import Secret
+from bitfinex.testing.accounts import Account, AccountMessage, default_balances
+from bitfinex.testing.bookviews import BookRenderer
+from bitfinex.testing.channels import (
+    F1_INTERVAL_MS,
+    BookChannel,
+    ChannelSpec,
+    MarketData,
+    PublicChannel,
+    Update,
+    open_channel,
+)
+from bitfinex.testing.engine import BookOrder, OrderBook
+from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument, currencies
+from bitfinex.testing.market import (
+    Action,
+    CancelLiquidity,
+    MarketSimulator,
+    PlaceLiquidity,
+    PublicTrade,
+    synthesize_history,
+)
+from bitfinex.testing.numbers import parse_decimal
+from bitfinex.testing.trading import Counters, OrderDesk
+
+log = logging.getLogger("bitfinex.testing.venue")
+
+Clock = Callable[[], int]
+"""A clock: milliseconds since the epoch."""
+
+
+def wall_clock() -> int:
+    """The system clock in milliseconds (the default :data:`Clock`)."""
+    return time.time_ns() // 1_000_000
+
+
+class ManualClock:
+    """A clock that moves only when told to, for reproducible runs.
+
+    :param start: the initial time in ms since the epoch (default 2023-11-14T22:13:20Z).
+    """
+
+    def __init__(self, start: int = 1_700_000_000_000) -> None:
+        self.now = start
+
+    def __call__(self) -> int:
+        return self.now
+
+    def advance(self, milliseconds: int) -> None:
+        """Move the clock forward."""
+        self.now += milliseconds
+
+
+class PublicSink(Protocol):
+    """Receives the updates of the channels a connection subscribed."""
+
+    def deliver_public(self, chan_id: int, update: Update) -> None:
+        """Send one update on ``chan_id``."""
+
+
+class AccountSink(Protocol):
+    """Receives the messages of the account a connection authenticated as."""
+
+    def deliver_account(self, message: AccountMessage) -> None:
+        """Send one message on channel 0."""
+
+
+class Venue:
+    """The whole exchange, minus the network.
+
+    :param instruments: what it lists; :data:`~bitfinex.testing.instruments.DEFAULT_INSTRUMENTS`
+        by default.
+    :param seed: seeds the market history, the simulation and every id, so equal seeds give
+        equal markets.
+    :param clock: where time comes from (ms); the wall clock by default, a
+        :class:`ManualClock` for reproducible runs.
+    :param f1_interval: milliseconds between publications of ``freq: F1`` books (2000 as on
+        Bitfinex).
+    """
+
+    def __init__(
+        self,
+        instruments: Iterable[Instrument] = DEFAULT_INSTRUMENTS,
+        seed: int = 0,
+        clock: Optional[Clock] = None,
+        f1_interval: int = F1_INTERVAL_MS,
+    ) -> None:
+        self.clock: Clock = clock or wall_clock
+        self.instruments: dict[str, Instrument] = {i.symbol: i for i in instruments}
+        self._ids = random.Random(f"{seed}:ids")
+        self.server_id = self.new_uuid()
+        """The ``serverId`` of the ``info`` event."""
+        self._f1_interval = f1_interval
+        self.simulator = MarketSimulator(tuple(self.instruments.values()), random.Random(seed))
+        counters = Counters.starting_at(
+            order_id=1_000_000_000 + self._ids.randrange(100_000_000),
+            trade_id=1_300_000_000 + self._ids.randrange(100_000_000),
+            position_id=150_000_000 + self._ids.randrange(10_000_000),
+        )
+        self._counters = counters
+        self.books: dict[str, OrderBook] = {}
+        self.market: dict[str, MarketData] = {}
+        now = self.clock()
+        for symbol, instrument in self.instruments.items():
+            history = random.Random(f"{seed}:history:{symbol}")
+            trades, series = synthesize_history(instrument, now, history, counters.trades, f"{seed}:backfill")
+            self.market[symbol] = MarketData(instrument, series)
+            self.market[symbol].tape.extend(trades)
+            self.books[symbol] = OrderBook(symbol)
+            for action in self.simulator.opening_liquidity(symbol, self.books[symbol]):
+                self._apply(symbol, action)
+        self._renderers = {symbol: BookRenderer(self.instruments[symbol], book) for symbol, book in self.books.items()}
+        self.accounts: dict[str, Account] = {}
+        self.desk = OrderDesk(self.instruments, self.books, self.market, self.accounts, counters, self.clock)
+        self._channels: dict[ChannelSpec, PublicChannel] = {}
+        self._subscribers: dict[ChannelSpec, list[tuple[PublicSink, int]]] = {}
+        self._account_sinks: dict[str, list[AccountSink]] = {}
+
+    def now(self) -> int:
+        """The exchange time in ms."""
+        return self.clock()
+
+    def new_uuid(self) -> str:
+        """A UUID4 string drawn from the seeded id source (server ids, ``auth_id``)."""
+        return str(uuid.UUID(int=self._ids.getrandbits(128), version=4))
+
+    def draw_channel_base(self) -> int:
+        """A seeded starting point for a new connection's chanIds."""
+        return 10_000 + self._ids.randrange(200_000)
+
+    # -- accounts ---------------------------------------------------------------------------
+
+    def add_account(
+        self,
+        api_key: str,
+        secret: str | Secret,
+        balances: Optional[Mapping[tuple[str, str], Any]] = None,
+    ) -> Account:
+        """Open an account.
+
+        :param balances: starting balances by ``(wallet_type, currency)``, e.g.
+            ``{("exchange", "USD"): "5000"}``; by default funded exchange and margin wallets in
+            every listed currency (:func:`~bitfinex.testing.accounts.default_balances`).
+        :raises ValueError: if the key exists or a balance is not a number.
+        """
+        if api_key in self.accounts:
+            raise ValueError(f"an account with key {api_key!r} exists already")
+        if balances is None:
+            start = default_balances(currencies(tuple(self.instruments.values())))
+        else:
+            start = {}
+            for key, value in balances.items():
+                amount = parse_decimal(value)
+                if amount is None:
+                    raise ValueError(f"balance {key!r} is not a number: {value!r}")
+                start[key] = amount
+        account = Account(api_key, Secret(secret), 1_000_000 + len(self.accounts) + 1, start)
+        self.accounts[api_key] = account
+        return account
+
+    def attach(self, account: Account, sink: AccountSink) -> None:
+        """Send ``account``'s messages to ``sink`` from now on."""
+        self._account_sinks.setdefault(account.api_key, []).append(sink)
+
+    def detach(self, account: Account, sink: AccountSink) -> None:
+        """Stop sending ``account``'s messages to ``sink``."""
+        sinks = self._account_sinks.get(account.api_key, [])
+        if sink in sinks:
+            sinks.remove(sink)
+
+    # -- public channels --------------------------------------------------------------------
+
+    def subscribe(self, spec: ChannelSpec, sink: PublicSink, chan_id: int) -> Any:
+        """Add a subscriber to a channel (opening it if needed); return its snapshot payload."""
+        channel = self._channels.get(spec)
+        if channel is None:
+            channel = open_channel(spec, self.market[spec.symbol], self._renderers[spec.symbol], self._f1_interval)
+            self._channels[spec] = channel
+            self._subscribers[spec] = []
+        self._subscribers[spec].append((sink, chan_id))
+        return channel.snapshot(self.now())
+
+    def unsubscribe(self, spec: ChannelSpec, sink: PublicSink, chan_id: int) -> None:
+        """Remove a subscriber; a channel nobody subscribes to is closed."""
+        subscribers = self._subscribers.get(spec, [])
+        if (sink, chan_id) in subscribers:
+            subscribers.remove((sink, chan_id))
+        if not subscribers and spec in self._channels:
+            del self._channels[spec]
+            del self._subscribers[spec]
+
+    def book_checksum(self, spec: ChannelSpec) -> int:
+        """The checksum of a book channel's published state."""
+        channel = self._channels[spec]
+        assert isinstance(channel, BookChannel)
+        return channel.checksum()
+
+    # -- simulation -------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Advance the simulation one step in every market, expire orders, and publish."""
+        for symbol, book in self.books.items():
+            for action in self.simulator.step(symbol, book):
+                self._apply(symbol, action)
+        self.desk.expire(self.now())
+        self.flush()
+
+    def simulate_order(self, symbol: str, amount: Decimal, price: Optional[Decimal] = None) -> list[PublicTrade]:
+        """Let a simulated participant trade now, and publish.
+
+        :param amount: signed: ``> 0`` buys.
+        :param price: a limit; the part that does not fill at once rests in the book. ``None``
+            sends a market order.
+        :returns: the trades it made.
+        """
+        data = self.market[symbol]
+        before = len(data.new_trades)
+        book = self.books[symbol]
+        self.desk.settle(symbol, book.take(amount, price), taker=None)
+        left = amount - sum((trade.amount for trade in data.new_trades[before:]), Decimal(0))
+        if price is not None and left:
+            periods = self.instruments[symbol].funding_periods
+            book.rest(BookOrder(next(self._counters.orders), price, left, period=periods[0] if periods else 0))
+        trades = data.new_trades[before:]
+        self.flush()
+        return trades
+
+    def _apply(self, symbol: str, action: Action) -> None:
+        book = self.books[symbol]
+        if isinstance(action, PlaceLiquidity):
+            if not book.crosses(action.amount > 0, action.price):
+                book.rest(BookOrder(next(self._counters.orders), action.price, action.amount, period=action.period))
+        elif isinstance(action, CancelLiquidity):
+            book.remove(action.order_id)
+        else:
+            self.desk.settle(symbol, book.take(action.amount, None), taker=None)
+
+    # -- publication ------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Run triggered stops, then deliver account messages and public updates."""
+        self.desk.run_triggered()
+        outbox, self.desk.outbox = self.desk.outbox, []
+        for account, message in outbox:
+            self._deliver(account, message)
+        changed, self.desk.balances_changed = self.desk.balances_changed, {}
+        for account in changed.values():
+            self._deliver(account, self.desk.figures.balance_message(account))
+        now = self.now()
+        for spec, channel in list(self._channels.items()):
+            updates = channel.updates(now)
+            for sink, chan_id in list(self._subscribers.get(spec, ())):
+                for update in updates:
+                    try:
+                        sink.deliver_public(chan_id, update)
+                    except Exception:
+                        log.exception("delivering %s on channel %s failed", type(update).__name__, chan_id)
+        for data in self.market.values():
+            data.settle()
+
+    def _deliver(self, account: Account, message: AccountMessage) -> None:
+        for sink in list(self._account_sinks.get(account.api_key, ())):
+            try:
+                sink.deliver_account(message)
+            except Exception:
+                log.exception("delivering %r to account %s failed", message.kind, account.user_id)

@@ -1,0 +1,199 @@
+"""Running the local exchange: determinism, lifecycle, the caller's reactor, the CLI and the
+pytest fixture."""
+
+from __future__ import annotations
+
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from bitfinex.protocol.constants import ConfFlag
+from bitfinex.protocol.signing import Secret, auth_message
+from bitfinex.testing import LocalExchange, ManualClock
+from bitfinex.transport.reactor import ReactorThread
+
+from exchange_client import KEY, SECRET, RawClient, is_account
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+
+def scripted_session(client_reactor, seed: int) -> list[bytes]:
+    """Run one fixed client script against a fresh reproducible exchange; return every frame."""
+    clock = ManualClock()
+    with LocalExchange(key=KEY, secret=SECRET, seed=seed, clock=clock, tick_interval=None, heartbeat_interval=None) as exchange:
+        client = RawClient(client_reactor, exchange.url).connect()
+        client.send({"event": "conf", "flags": int(ConfFlag.SEQ_ALL | ConfFlag.OB_CHECKSUM | ConfFlag.TIMESTAMP)})
+        client.wait_event("conf")
+        for request in (
+            {"channel": "book", "symbol": "tBTCUSD", "prec": "P1"},
+            {"channel": "book", "symbol": "tBTCUSD", "prec": "R0", "len": "100"},
+            {"channel": "book", "symbol": "fUSD"},
+            {"channel": "trades", "symbol": "tBTCUSD"},
+            {"channel": "ticker", "symbol": "tETHUSD"},
+            {"channel": "candles", "key": "trade:1m:tBTCUSD"},
+        ):
+            client.subscribe(**request)
+        client.send(auth_message(KEY, Secret(SECRET), 1_700_000_000_000_000))
+        client.wait_for(is_account("bu"))
+        for step in range(6):
+            clock.advance(700)
+            exchange.tick(5)
+            start = client.mark()
+            client.send(
+                [
+                    0,
+                    "on",
+                    None,
+                    {"type": "EXCHANGE LIMIT", "symbol": "tBTCUSD", "amount": "0.1", "price": "29990", "cid": step},
+                ]
+            )
+            client.wait_for(lambda f: isinstance(f, list) and f[0] == 0 and f[1] == "n", start=start)
+        client.send([0, "oc_multi", None, {"all": 1}])
+        client.send({"event": "ping", "cid": 1})
+        client.wait_event("pong")
+        client.close()
+        return list(client.raw)
+
+
+def test_same_seed_same_actions_give_byte_identical_frames(client_reactor):
+    first = scripted_session(client_reactor, seed=7)
+    second = scripted_session(client_reactor, seed=7)
+    assert len(first) > 100
+    assert first == second
+    assert scripted_session(client_reactor, seed=8) != first
+
+
+def test_start_and_stop_are_idempotent_and_stop_closes_clients(connect):
+    exchange = LocalExchange(heartbeat_interval=None)
+    assert exchange.start() == exchange.start()
+    assert exchange.key.startswith("demo-") and len(exchange.secret) >= 32
+    client = connect(exchange.url)
+    exchange.stop()
+    assert client.wait_closed() == 1001
+    exchange.stop()
+    with pytest.raises(RuntimeError):
+        exchange.start()
+    assert not any(t.name == "bitfinex-local-exchange" for t in threading.enumerate())
+
+
+def test_runs_in_the_callers_reactor(connect):
+    application = ReactorThread(name="application-reactor")
+    application.start()
+    try:
+        exchange = LocalExchange(key=KEY, secret=SECRET, reactor=application.reactor, heartbeat_interval=0.1)
+        url = application.run_sync(exchange.start)
+        client = connect(url)
+        chan_id, _ = client.subscribe(channel="ticker", symbol="tBTCUSD")
+        client.wait_for(lambda f: f == [chan_id, "hb"])
+        assert exchange.connection_count == 1
+        exchange.tick(3)
+        stopped = threading.Event()
+        application.run_sync(lambda: exchange.stop().addBoth(lambda _: stopped.set()))
+        assert stopped.wait(5)
+        assert client.wait_closed() == 1001
+        assert not any(t.name == "bitfinex-local-exchange" for t in threading.enumerate())
+    finally:
+        application.stop()
+
+
+class LineReader:
+    """Reads a process's stdout lines in a thread, so a test can wait for each with a timeout."""
+
+    def __init__(self, stream) -> None:
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
+        self._thread.start()
+
+    def _pump(self, stream) -> None:
+        for line in iter(stream.readline, b""):
+            self._lines.put(line.decode().strip())
+        self._lines.put("")  # end of output
+
+    def line(self, timeout: float = 15.0) -> str:
+        return self._lines.get(timeout=timeout)
+
+
+def start_cli(*arguments: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPOSITORY), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen(
+        [sys.executable, "-m", "bitfinex.testing", *arguments],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=REPOSITORY,
+        env=env,
+    )
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
+def test_cli_prints_the_url_first_and_exits_cleanly(connect, stop_signal):
+    process = start_cli("--host", "127.0.0.1", "--port", "0", "--seed", "3", "--heartbeat", "0.2")
+    try:
+        output = LineReader(process.stdout)
+        url = output.line()
+        assert url.startswith("ws://127.0.0.1:")
+        key = output.line().removeprefix("key=")
+        secret = output.line().removeprefix("secret=")
+        client = connect(url)
+        assert client.authenticate(key, secret, 1)["status"] == "OK"
+        client.wait_for(lambda f: f == [0, "hb"])
+        process.send_signal(stop_signal)
+        assert process.wait(timeout=15) == 0
+        assert client.wait_closed() in (1001, 1006)
+        assert output.line() == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_cli_with_a_key_prints_only_the_url(connect):
+    process = start_cli("--key", "cli-key", "--secret", "cli-secret")
+    try:
+        output = LineReader(process.stdout)
+        url = output.line()
+        assert connect(url).authenticate("cli-key", "cli-secret", 1)["status"] == "OK"
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=15) == 0
+        assert output.line() == ""
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_pytest_fixture_and_marker(pytester):
+    pytester.makepyfile(
+        """
+        import socket
+        import pytest
+
+        started = []
+
+        def test_fixture_gives_a_running_exchange(bitfinex_exchange):
+            assert bitfinex_exchange.url.startswith("ws://127.0.0.1:")
+            assert (bitfinex_exchange.key, bitfinex_exchange.secret) == ("test-key", "test-secret")
+            socket.create_connection(("127.0.0.1", bitfinex_exchange.port), timeout=2).close()
+            started.append(bitfinex_exchange)
+
+        @pytest.mark.bitfinex_exchange(key="other", secret="x", seed=9, tick_interval=None)
+        def test_marker_options(bitfinex_exchange):
+            assert bitfinex_exchange.key == "other"
+            previous = started[0]
+            with pytest.raises(OSError):
+                socket.create_connection(("127.0.0.1", previous.port), timeout=2)
+        """
+    )
+    result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_fixture_from_the_installed_plugin(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
+    assert client.authenticate("test-key", "test-secret", 1)["status"] == "OK"
