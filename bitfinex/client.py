@@ -192,6 +192,11 @@ class WssClient:
             self._started = True
         if self._thread is not None:
             self._thread.start()
+        elif getattr(self._reactor, "_startedBefore", False) and not self._reactor.running:
+            raise RuntimeError(
+                "the reactor passed as reactor= has run and stopped; Twisted reactors cannot be "
+                "restarted, so this client would never connect"
+            )
         self._reactor.callFromThread(self._start_links)
 
     def stop(self, timeout: float = 10.0) -> Optional[Deferred[None]]:
@@ -213,7 +218,8 @@ class WssClient:
             self._reactor.callFromThread(lambda: self._close_all().chainDeferred(done))
             return done
         if self._thread.in_reactor_thread():
-            self._close_all().addBoth(lambda _: self._thread.reactor.stop() if self._thread else None)
+            thread = self._thread  # called from a callback: close, then let the thread end itself
+            self._close_all().addBoth(lambda _: thread.stop())
             return None
         self._thread.start()  # never started: run what was queued, so it is reported, not lost
         closed = threading.Event()

@@ -264,3 +264,43 @@ def test_seed_style_construction_and_env_url(exchange, monkeypatch):
     default = WssClient()
     assert default.public_url == "wss://api-pub.bitfinex.com/ws/2" and default.auth_url == "wss://api.bitfinex.com/ws/2"
     default.stop()
+
+
+def test_stop_from_inside_a_callback_closes_and_ends_the_thread(exchange, make_client):
+    client, statuses = make_client()
+    stopped_in_callback = threading.Event()
+
+    def stop_on_first_frame(message):
+        if isinstance(message, list) and not stopped_in_callback.is_set():
+            stopped_in_callback.set()
+            client.stop()
+
+    client.subscribe_to_ticker("BTCUSD", stop_on_first_frame)
+    client.start()
+    assert stopped_in_callback.wait(10)
+    statuses.wait_kind("stopped")
+    wait_until(lambda: not [t for t in threading.enumerate() if t.name == "bitfinex-wss"], what="reactor thread ended")
+
+
+def test_embedded_in_an_application_reactor(exchange):
+    from bitfinex.transport.reactor import ReactorThread
+
+    application = ReactorThread(name="application-reactor")
+    application.start()
+    try:
+        client = WssClient(KEY, SECRET, url=exchange.url, reactor=application.reactor)
+        account, ticks = Inbox("account"), Inbox("ticks")
+        client.authenticate(account)
+        client.subscribe_to_ticker("BTCUSD", ticks)
+        client.start()  # does not run the reactor: the application does
+        ticks.wait_for(is_data())
+        cid = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
+        account.wait_for(notification("on-req", cid, "SUCCESS"))
+        closed = threading.Event()
+        application.call(lambda: client.stop().addCallback(lambda _: closed.set()))
+        assert closed.wait(10)
+        assert application.reactor.running  # the application's reactor keeps running
+    finally:
+        application.stop()
+    with pytest.raises(RuntimeError, match="cannot be restarted"):
+        WssClient(url=exchange.url, reactor=application.reactor).start()
