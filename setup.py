@@ -32,8 +32,8 @@ setup(
             "pytest-timeout>=2.2",
             "hypothesis>=6.90",
             "psutil>=5.9",
+            "bitfinex-api-py==4.0.0",  # the official client, driven against the local exchange
         ],
-        "peers": ["bitfinex-api-py==4.0.0"],
     },
     entry_points={
         "console_scripts": ["bitfinex-wss = bitfinex.__main__:main"],

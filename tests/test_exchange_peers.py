@@ -1,4 +1,4 @@
-"""The official client, bitfinex-api-py (``pip install bitfinex-wss[peers]``), against the local
+"""The official client, bitfinex-api-py (``pip install -e ".[test]"``), against the local
 exchange: public subscriptions with checksums, authentication and an order."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import pytest
 
 from exchange_client import KEY, SECRET
 
-bfxapi = pytest.importorskip("bfxapi", reason="bitfinex-api-py is not installed (pip install bitfinex-wss[peers])")
+bfxapi = pytest.importorskip("bfxapi", reason="bitfinex-api-py is not installed (it is in the test extra)")
 
 WANTED = ("t_ticker_update", "t_book_snapshot", "checksum", "wallet_snapshot", "on-req-notification", "order_new")
 
