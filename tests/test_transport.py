@@ -26,7 +26,7 @@ from bitfinex.transport.link import Link
 from bitfinex.transport.reactor import ReactorThread, bind_timers
 from bitfinex.transport.websocket import BitfinexClientFactory
 
-from client_helpers import KEY, SECRET, Inbox, is_data, is_event
+from client_helpers import KEY, SECRET, Inbox, is_data, is_event, wait_until
 
 # -- autobahn internals --------------------------------------------------------------------
 
@@ -104,6 +104,87 @@ def test_fragmented_messages_are_joined_and_binary_ones_dropped():
         client_thread.stop()
         server_thread.run_sync(port.stopListening)
         server_thread.stop()
+
+
+def _frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
+    """A server-to-client WebSocket frame (unmasked), built by hand."""
+    head = bytes([(0x80 if fin else 0) | opcode])
+    if len(payload) < 126:
+        return head + bytes([len(payload)]) + payload
+    if len(payload) < 65536:
+        return head + bytes([126]) + len(payload).to_bytes(2, "big") + payload
+    return head + bytes([127]) + len(payload).to_bytes(8, "big") + payload
+
+
+RAW_STREAM_TEXTS = [b"[1,[%d]]" % n for n in range(50)] + [b"[1,[\"" + b"m" * 200 + b"\"]]", b"[1,[\"" + b"b" * 70000 + b"\"]]"]
+RAW_STREAM = (
+    b"".join(_frame(1, text) for text in RAW_STREAM_TEXTS[:25])
+    + _frame(9, b"ping-1")                                      # a ping between text frames
+    + _frame(1, b"[1,[\"frag", fin=False) + _frame(0, b"mented\"]]")   # a fragmented message
+    + _frame(2, b"\x00binary")                                 # a binary message (skipped)
+    + b"".join(_frame(1, text) for text in RAW_STREAM_TEXTS[25:])
+)
+EXPECTED_TEXTS = [*RAW_STREAM_TEXTS[:25], b'[1,["fragmented"]]', *RAW_STREAM_TEXTS[25:]]
+
+
+class _RawBytesServer(WebSocketServerProtocol):
+    """Writes RAW_STREAM straight to the socket in chunks of ``chunk`` bytes, one per reactor turn."""
+
+    chunk = 1
+    pongs: list[bytes]
+
+    def onOpen(self) -> None:
+        self.pongs = self.factory.pongs
+        self._write_from(0)
+
+    def _write_from(self, offset: int) -> None:
+        if offset < len(RAW_STREAM) and self.transport is not None:
+            self.transport.write(RAW_STREAM[offset:offset + self.factory.chunk])
+            self.factory.reactor.callLater(0, self._write_from, offset + self.factory.chunk)
+
+    def onPong(self, payload: bytes) -> None:
+        self.pongs.append(payload)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 1000, len(RAW_STREAM)])
+def test_fast_frame_path_reads_every_frame_however_the_bytes_arrive(chunk):
+    server_thread = ReactorThread(name="test-server")
+    factory = WebSocketServerFactory(reactor=server_thread.reactor)
+    bind_timers(factory, server_thread.reactor)
+    factory.protocol = _RawBytesServer
+    factory.chunk = chunk
+    factory.pongs = []
+    port = server_thread.reactor.listenTCP(0, factory, interface="127.0.0.1")
+    server_thread.start()
+    client_thread = ReactorThread(name="test-client")
+    client_thread.start()
+    statuses = Inbox("statuses")
+    core = PublicConnection("public-1", statuses, CallbackRunner(statuses), capacity=25)
+    texts = Inbox("texts")
+    core.received = texts  # what the protocol hands over, byte for byte
+    link = Link(core, f"ws://127.0.0.1:{port.getHost().port}", client_thread.reactor, statuses,
+                Backoff(0.05, 0.1), RateLimiter(10, 1.0), None, lambda: 1)
+    try:
+        client_thread.call(link.start)
+        texts.wait_for(lambda m: m == EXPECTED_TEXTS[-1], timeout=30)
+        assert texts.items == EXPECTED_TEXTS
+        wait_until(lambda: factory.pongs == [b"ping-1"], what="autobahn answered the ping")
+    finally:
+        done = threading.Event()
+        client_thread.call(lambda: link.close().addBoth(lambda _: done.set()))
+        done.wait(5)
+        client_thread.stop()
+        server_thread.run_sync(port.stopListening)
+        server_thread.stop()
+
+
+def test_autobahn_keeps_the_buffer_and_frame_state_the_fast_path_reads():
+    source = inspect.getsource(autobahn_protocol.WebSocketProtocol.processData)
+    assert "if self.current_frame is None:" in source
+    assert "self.data = self.data[i:]" in source
+    assert "self.inside_message" in inspect.getsource(autobahn_protocol.WebSocketProtocol)
+    consume = inspect.getsource(autobahn_protocol.WebSocketProtocol._dataReceived)
+    assert "self.data += data" in consume and "self.consumeData()" in consume
 
 
 def test_client_lifecycle_never_installs_the_global_reactor():

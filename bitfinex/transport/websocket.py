@@ -3,15 +3,22 @@
 Bytes in, text messages out to a :class:`~bitfinex.protocol.connection.ConnectionCore`; text out
 from it. No protocol knowledge lives here. Tuning, each measured with ``bench/``:
 
-- :meth:`BitfinexClientProtocol.onMessageEnd` hands each message straight to the core instead
-  of autobahn's default, which also fires an observer event building a txaio future and a
-  Deferred per message;
+- :meth:`BitfinexClientProtocol.consumeData` takes every complete, unfragmented, unmasked text
+  frame (what Bitfinex sends, all but always) straight out of the read buffer and hands its
+  payload to the core, cutting the buffer once per read instead of once per frame; anything
+  else (control frames, fragments, binary or oversized frames, the close handshake, a frame that
+  breaks the rules) goes through autobahn's own parser, one frame at a time. autobahn parses a
+  frame through some fifteen Python calls; this path is a few byte reads and one slice.
+- :meth:`BitfinexClientProtocol.onMessageEnd` hands messages that do take autobahn's path
+  straight to the core instead of autobahn's default, which also fires an observer event
+  building a txaio future and a Deferred per message;
 - incoming UTF-8 validation is off: the JSON decoder refuses invalid UTF-8 anyway;
-- reads are at most :data:`READ_SIZE` bytes: autobahn slices its input buffer once per frame,
-  which costs more the larger each read is.
+- Nagle's algorithm is off (autobahn 26 means to, but reads its option before setting it), so
+  an order is not held back waiting for an acknowledgement.
 
-These rely on autobahn internals (``message_data``, ``message_is_binary``, ``failedByMe``);
-``tests/test_transport_autobahn.py`` fails if an autobahn upgrade changes them.
+These rely on autobahn internals (``data``, ``current_frame``, ``inside_message``,
+``processData``, ``message_data``, ``message_is_binary``, ``failedByMe``);
+``tests/test_transport.py`` fails if an autobahn upgrade changes them.
 """
 
 from __future__ import annotations
@@ -27,13 +34,16 @@ from bitfinex.transport.reactor import bind_timers
 
 log = logging.getLogger("bitfinex.transport")
 
-READ_SIZE = 8192
-"""Bytes read from the socket per ``recv``."""
-
 MAX_MESSAGE_SIZE = 8 * 1024 * 1024
 """Messages larger than this close the connection (protection against hostile frames)."""
 
 _OPEN = WebSocketProtocol.STATE_OPEN
+_FINAL_TEXT = 0x81
+"""First header byte of a complete (FIN), uncompressed text frame."""
+
+FAST_FRAME_LIMIT = 65535
+"""Largest frame the fast path takes (16-bit length): larger ones go through autobahn's parser,
+which consumes them as they arrive instead of waiting for the whole frame in the buffer."""
 
 
 class LinkEvents(Protocol):
@@ -55,11 +65,57 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
     on_text: Callable[[bytes], None]
 
     def connectionMade(self) -> None:
-        """Limit reads to :data:`READ_SIZE` bytes, then let autobahn start the handshake."""
-        transport: Any = getattr(self.transport, "transport", self.transport)
-        if hasattr(transport, "bufferSize"):
-            transport.bufferSize = READ_SIZE
+        """Turn Nagle's algorithm off, then let autobahn start the handshake."""
+        transport: Any = self.transport
+        if hasattr(transport, "setTcpNoDelay"):
+            transport.setTcpNoDelay(True)
         super().connectionMade()
+
+    def consumeData(self) -> None:
+        """Deliver whole simple text frames straight from the buffer; leave the rest to autobahn.
+
+        Between frames, outside a fragmented message, every complete final text frame of at most
+        :data:`FAST_FRAME_LIMIT` bytes goes straight to :attr:`on_text`. Any other frame (or a
+        large one still arriving) takes one step of autobahn's parser, and the fast path resumes
+        as soon as that frame is done.
+        """
+        on_text = self.on_text
+        while self.state == _OPEN:
+            if self.current_frame is None and not self.inside_message:
+                data = self.data
+                size = len(data)
+                at = 0
+                waiting = False
+                while size - at >= 2:
+                    if data[at] != _FINAL_TEXT:
+                        break
+                    length = data[at + 1]
+                    start = at + 2
+                    if length >= 126:  # also true when the (forbidden) mask bit is set
+                        if length != 126:
+                            break  # 64-bit length or masked: autobahn's job
+                        if size - start < 2:
+                            waiting = True
+                            break
+                        length = (data[start] << 8) | data[start + 1]
+                        if length < 126 or length > FAST_FRAME_LIMIT:
+                            break  # not minimally encoded (a violation), or large
+                        start += 2
+                    end = start + length
+                    if end > size:
+                        waiting = True
+                        break
+                    on_text(data[start:end])
+                    at = end
+                    if self.state != _OPEN:
+                        break
+                if at:
+                    self.data = data[at:]
+                if waiting or at == size or self.state != _OPEN:
+                    return
+            if not self.processData():  # one step of autobahn's parser
+                return
+        super().consumeData()
 
     def onOpen(self) -> None:
         """The handshake completed."""
