@@ -81,7 +81,8 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
         """
         on_text = self.on_text
         while self.state == _OPEN:
-            if self.current_frame is None and not self.inside_message:
+            between_frames: Any = self.current_frame is None  # autobahn types it without None
+            if between_frames and not self.inside_message:
                 data = self.data
                 size = len(data)
                 at = 0
