@@ -27,6 +27,7 @@ setup(
     ],
     extras_require={
         "fast": ["orjson>=3.9"],
+        "bench": ["orjson>=3.9", "bitfinex-api-py==4.0.0"],
         "test": [
             "pytest>=7.4",
             "pytest-timeout>=2.2",

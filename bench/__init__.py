@@ -1,0 +1,18 @@
+"""The benchmark suite of bitfinex-wss: ``python -m bench`` (see ``bench/README.md``).
+
+Modules:
+
+- :mod:`bench.stream`: the frames every client gets (seeded, pre-encoded) and the markers and
+  timestamps they carry;
+- :mod:`bench.feeder`: the feed server, an autobahn server on a private reactor in its own
+  process that answers ``conf``/``subscribe`` like Bitfinex and streams the frames;
+- :mod:`bench.harness`: what runs inside one client process: the plan it was given, the probe
+  its callbacks report to, and the result it writes;
+- :mod:`bench.clients`: the clients under test, one adapter module per kind of client;
+- :mod:`bench.run`: the runner: starts the feeder, runs every client round-robin, prints the
+  table and writes the JSON under ``bench/results/``.
+
+Client processes of the peers (``bitfinex-api-py``, ``cryptofeed``) may run under another
+interpreter than the runner's, so nothing imported by :mod:`bench.harness` and the peer adapters
+needs more than the standard library.
+"""
