@@ -34,6 +34,7 @@ setup(
             "hypothesis>=6.90",
             "psutil>=5.9",
             "bitfinex-api-py==4.0.0",  # the official client, driven against the local exchange
+            "sphinx>=7.2",  # the docs' examples are checked against what Sphinx renders
         ],
     },
     entry_points={

@@ -13,7 +13,7 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any, Literal, Optional, overload
+from typing import Any, Literal, Optional, Union, overload
 
 from twisted.internet.defer import Deferred, DeferredList
 
@@ -38,6 +38,7 @@ from bitfinex.protocol.pipeline import OrderPipeline, PendingInput
 from bitfinex.protocol.registry import Channel
 from bitfinex.protocol.session import Session
 from bitfinex.protocol.signing import NonceGenerator, Secret
+from bitfinex.recording import FrameRecorder
 from bitfinex.transport.link import Link
 from bitfinex.transport.reactor import ReactorThread
 from bitfinex.transport.tls import CaSource
@@ -91,6 +92,10 @@ class WssClient:
     :param sequence_check: turn on SEQ_ALL and check every connection's sequence numbers; a
         gap (a lost frame) is reported and the connection resynced by reconnecting. Callbacks
         see frames without the numbers either way.
+    :param record: a file to record every frame the client receives into, one timestamped JSON
+        line each (see :mod:`bitfinex.recording`); the local exchange can replay it. ``None``
+        (default) records nothing.
+    :raises OSError: if the ``record`` file cannot be opened for writing.
 
     .. hint::
         Do not store your key or secret in code: read them from the environment,
@@ -115,6 +120,7 @@ class WssClient:
         slow_callback_threshold: float = 0.25,
         dead_man_switch: bool = False,
         sequence_check: bool = False,
+        record: Optional[Union[str, os.PathLike[str]]] = None,
     ) -> None:
         if key is not None and not isinstance(key, str):
             raise TypeError(f"key must be a str, not {type(key).__name__}")
@@ -143,6 +149,7 @@ class WssClient:
 
             client_tls("localhost", ca_file)  # a bad CA file fails here, not on the reactor
 
+        self._recorder = FrameRecorder(record) if record is not None else None
         if reactor is None:
             self._thread: Optional[ReactorThread] = ReactorThread(name="bitfinex-wss")
             self._reactor = self._thread.reactor
@@ -241,6 +248,8 @@ class WssClient:
         self._links.clear()
 
         def finished(_: object) -> None:
+            if self._recorder is not None:
+                self._recorder.close()
             self._report(st.StatusEvent(st.STOPPED))
 
         return DeferredList(closing, consumeErrors=True).addCallback(finished)
@@ -260,6 +269,7 @@ class WssClient:
             self._cids.next,
             ca=self._ca,
             max_retries=self._max_retries,
+            on_text=self._recorder.wrap(connection.name, connection.received) if self._recorder is not None else None,
         )
         self._links[connection] = link
         if self._started and not self._stopped:

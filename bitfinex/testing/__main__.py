@@ -2,6 +2,10 @@
 
 The first line on stdout is the URL to connect to; without ``--key`` the generated demo key and
 secret follow it (``key=...`` and ``secret=...``). SIGINT or SIGTERM stops the server (exit 0).
+
+``--replay FILE`` serves a recording (``WssClient(record=FILE)``, ``bitfinex-wss stream --record
+FILE``) instead of the simulated market, at the recorded pace, ``--speed`` times faster, or
+``--as-fast-as-possible`` (see :mod:`bitfinex.testing.replay`).
 """
 
 from __future__ import annotations
@@ -31,25 +35,36 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tick", type=float, default=0.25, help="seconds between simulation steps (default 0.25)")
     parser.add_argument("--tls", action="store_true", help="serve wss:// with a generated CA (its path is printed)")
     parser.add_argument("--verbose", action="store_true", help="log at DEBUG level to stderr")
+    parser.add_argument("--replay", metavar="FILE", help="serve this recording instead of the simulated market")
+    pace = parser.add_mutually_exclusive_group()
+    pace.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
+                      help="with --replay: replay this many times faster than recorded (default 1)")
+    pace.add_argument("--as-fast-as-possible", action="store_true", help="with --replay: send the recorded frames at once")
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Run the exchange until SIGINT/SIGTERM; return the exit status."""
-    arguments = _parser().parse_args(argv)
+    parser = _parser()
+    arguments = parser.parse_args(argv)
     if (arguments.key is None) != (arguments.secret is None):
-        _parser().error("--key and --secret go together")
+        parser.error("--key and --secret go together")
     logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.INFO, stream=sys.stderr)
-    exchange = LocalExchange(
-        arguments.key,
-        arguments.secret,
-        host=arguments.host,
-        port=arguments.port,
-        seed=arguments.seed,
-        heartbeat_interval=arguments.heartbeat,
-        tick_interval=arguments.tick,
-        tls=arguments.tls,
-    )
+    try:
+        exchange = LocalExchange(
+            arguments.key,
+            arguments.secret,
+            host=arguments.host,
+            port=arguments.port,
+            seed=arguments.seed,
+            heartbeat_interval=arguments.heartbeat,
+            tick_interval=arguments.tick,
+            tls=arguments.tls,
+            replay=arguments.replay,
+            replay_speed=None if arguments.as_fast_as_possible else arguments.speed,
+        )
+    except (OSError, ValueError) as error:
+        parser.error(f"--replay: {error}")
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: Any) -> None:

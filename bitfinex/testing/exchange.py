@@ -13,11 +13,13 @@ from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
 from bitfinex.protocol.constants import CALCS_PER_SECOND, MAX_CHANNELS_PER_CONNECTION
+from bitfinex.recording import PathArgument
 from bitfinex.testing.channels import F1_INTERVAL_MS
 from bitfinex.testing.faults import Faults
 from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument
 from bitfinex.testing.market import PublicTrade
 from bitfinex.testing.numbers import parse_decimal
+from bitfinex.testing.replay import Replay
 from bitfinex.testing.server import ConnectionLog, ExchangeServer, ReceivedFrame, ServerOptions
 from bitfinex.testing.session import SessionLimits
 from bitfinex.testing.tls import TestCertificates, generate_certificates
@@ -76,6 +78,13 @@ class LocalExchange:
     :param reactor: a reactor to serve on (the application's, already running or about to);
         by default the exchange runs its own private reactor in a daemon thread. With your own
         reactor call :meth:`start` and :meth:`stop` from its thread (or before it runs).
+    :param replay: a recording (``WssClient(record=...)``) to serve instead of the simulated
+        market: clients that subscribe to its channels get the recorded frames (see
+        :mod:`bitfinex.testing.replay`). The simulation does not tick then.
+    :param replay_speed: how many times faster than recorded to replay (1.0: as recorded);
+        ``None`` sends the recorded frames as fast as possible.
+    :raises ValueError: for a ``replay`` file that is not a recording, or a speed that is not
+        positive.
     """
 
     def __init__(
@@ -97,6 +106,8 @@ class LocalExchange:
         tls: bool = False,
         f1_interval: int = F1_INTERVAL_MS,
         reactor: Any = None,
+        replay: Optional[PathArgument] = None,
+        replay_speed: Optional[float] = 1.0,
     ) -> None:
         self.key = key if key is not None else "demo-" + secrets.token_hex(8)
         self.secret = secret if secret is not None else secrets.token_hex(24)
@@ -105,9 +116,10 @@ class LocalExchange:
         self._tls = tls
         self._venue = Venue(instruments, seed=seed, clock=clock, f1_interval=f1_interval)
         self._venue.add_account(self.key, self.secret, balances)
+        replaying = Replay(replay, replay_speed) if replay is not None else None
         options = ServerOptions(
             heartbeat_interval=heartbeat_interval,
-            tick_interval=tick_interval,
+            tick_interval=tick_interval if replaying is None else None,
             limits=SessionLimits(max_subscriptions, calcs_per_second),
             connection_rate_limit=connection_rate_limit,
         )
@@ -115,7 +127,8 @@ class LocalExchange:
         self._thread = ReactorThread(name="bitfinex-local-exchange") if reactor is None else None
         self._reactor = self._thread.reactor if self._thread is not None else reactor
         self._reactor_thread_id: Optional[int] = None
-        self._server = ExchangeServer(self._venue, self._reactor, options)
+        sessions = replaying.sessions(self._reactor) if replaying is not None else None
+        self._server = ExchangeServer(self._venue, self._reactor, options, sessions)
         self.faults = Faults(self._server, self.call)
         """Inject faults: see :class:`~bitfinex.testing.faults.Faults`."""
         self._certificates: Optional[TestCertificates] = None

@@ -16,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Optional, cast
+from typing import Any, Optional, Protocol, cast
 
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket.types import ConnectionDeny
@@ -88,6 +88,30 @@ class ServerOptions:
     connection_rate_limit: Optional[tuple[int, float]] = None
 
 
+class ServerSession(Protocol):
+    """The server side of one connection, as the shell drives it (:class:`~bitfinex.testing.session.Session`
+    for the simulated exchange, :class:`~bitfinex.testing.replay.ReplaySession` for a replay)."""
+
+    def open(self) -> None:
+        """The handshake completed: greet the client."""
+
+    def receive(self, data: bytes) -> None:
+        """Handle one text frame from the client."""
+
+    def send_event(self, event: dict[str, Any]) -> None:
+        """Send a control event as is."""
+
+    def heartbeat(self, interval: float) -> None:
+        """Send heartbeats on channels silent for ``interval`` seconds."""
+
+    def close(self) -> None:
+        """The connection is gone."""
+
+
+SessionFactory = Callable[[Callable[[bytes], None]], ServerSession]
+"""Makes the session of a new connection from the function that writes a frame to it."""
+
+
 class RepeatingCall:
     """Calls ``function`` every ``interval`` seconds on ``reactor`` until :meth:`stop`.
 
@@ -123,6 +147,18 @@ class ExchangeServerProtocol(WebSocketServerProtocol):
     def exchange(self) -> ExchangeServer:
         """The server this connection belongs to."""
         return cast(ExchangeServerFactory, self.factory).exchange
+
+    def connectionMade(self) -> None:
+        """Turn Nagle's algorithm off (autobahn means to but reads its option too early)."""
+        transport: Any = self.transport
+        if hasattr(transport, "setTcpNoDelay"):
+            transport.setTcpNoDelay(True)
+        super().connectionMade()
+
+    def send_text(self, data: bytes, binary: bool = False) -> None:
+        """Send one message if the connection is still open (a closing one takes no more)."""
+        if self.state == self.STATE_OPEN:
+            self.sendMessage(data, isBinary=binary)  # type: ignore[no-untyped-call]
 
     def onConnect(self, request: Any) -> None:
         if not self.exchange.admit():
@@ -170,7 +206,7 @@ class ExchangeServerFactory(WebSocketServerFactory):
 class Connection:
     """One live connection: its protocol, session, receive log and held messages."""
 
-    def __init__(self, connection_id: int, protocol: ExchangeServerProtocol, session: Session, log: ConnectionLog) -> None:
+    def __init__(self, connection_id: int, protocol: ExchangeServerProtocol, session: ServerSession, log: ConnectionLog) -> None:
         self.connection_id = connection_id
         self.protocol = protocol
         self.session = session
@@ -186,10 +222,13 @@ class ExchangeServer:
     :param reactor: the reactor to listen and run timers on (never Twisted's global one
         unless that is what the caller passes).
     :param options: timers and limits.
+    :param sessions: makes each connection's session; by default a
+        :class:`~bitfinex.testing.session.Session` of ``venue``.
     """
 
-    def __init__(self, venue: Venue, reactor: Any, options: ServerOptions) -> None:
+    def __init__(self, venue: Venue, reactor: Any, options: ServerOptions, sessions: Optional[SessionFactory] = None) -> None:
         self.venue = venue
+        self.sessions = sessions
         self.reactor = reactor
         self.options = options
         self.faults = FaultState()
@@ -274,9 +313,13 @@ class ExchangeServer:
 
         def send(data: bytes) -> None:
             if not self.faults.silent:
-                protocol.sendMessage(data, isBinary=False)  # type: ignore[no-untyped-call]
+                protocol.send_text(data)
 
-        session = Session(self.venue, send, self.faults, self.options.limits, self.reactor.seconds)
+        session: ServerSession
+        if self.sessions is not None:
+            session = self.sessions(send)
+        else:
+            session = Session(self.venue, send, self.faults, self.options.limits, self.reactor.seconds)
         connection = Connection(connection_id, protocol, session, entry)
         self.connections[connection_id] = connection
         self._connections_changed()
@@ -395,7 +438,7 @@ class ExchangeServer:
         frames = list(frames)
         for connection in list(self.connections.values()):
             for frame in frames:
-                connection.protocol.sendMessage(frame.payload, isBinary=frame.binary)  # type: ignore[no-untyped-call]
+                connection.protocol.send_text(frame.payload, frame.binary)
 
     # -- inspection -------------------------------------------------------------------------
 

@@ -47,6 +47,8 @@ class Link:
     :param next_cid: source of ping cids for the watchdog's probe.
     :param ca: CA certificate to trust for ``wss://`` instead of the system's.
     :param max_retries: give up after this many failed attempts in a row (``None``: never).
+    :param on_text: receives every text message instead of ``core.received`` (which it must
+        hand them on to), e.g. a :class:`~bitfinex.recording.FrameRecorder` wrapper.
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class Link:
         ca: Optional[CaSource] = None,
         max_retries: Optional[int] = None,
         user_agent: str = "bitfinex-wss",
+        on_text: Optional[Callable[[bytes], None]] = None,
     ) -> None:
         self.core = core
         self.url = url
@@ -78,7 +81,7 @@ class Link:
         self.host = parsed.hostname
         self.port = parsed.port or (443 if parsed.scheme == "wss" else 80)
         self.tls = client_tls(self.host, ca) if parsed.scheme == "wss" else None
-        self.factory = BitfinexClientFactory(url, reactor, self, core.received, user_agent)
+        self.factory = BitfinexClientFactory(url, reactor, self, on_text or core.received, user_agent)
         self.factory.connection_failed = self._connect_failed
         self.protocol: Optional[BitfinexClientProtocol] = None
         """The current connection's protocol, from TCP connect until it closes."""
