@@ -36,6 +36,7 @@ setup(
             "bitfinex-api-py==4.0.0",  # the official client, driven against the local exchange
             "sphinx>=7.2",  # the docs' examples are checked against what Sphinx renders
         ],
+        "dev": ["sphinx>=7.2", "ruff>=0.5", "mypy>=1.10", "pytest>=7.4"],
     },
     entry_points={
         "console_scripts": ["bitfinex-wss = bitfinex.__main__:main"],
