@@ -24,7 +24,7 @@ from bitfinex.testing.server import ConnectionLog, ExchangeServer, ReceivedFrame
 from bitfinex.testing.session import SessionLimits
 from bitfinex.testing.tls import TestCertificates, generate_certificates
 from bitfinex.testing.venue import Clock, Venue
-from bitfinex.transport.reactor import ReactorThread
+from bitfinex.transport.reactor import ReactorThread, call_and_wait
 
 log = logging.getLogger("bitfinex.testing.exchange")
 
@@ -216,23 +216,7 @@ class LocalExchange:
             return self._thread.run_sync(function, *args, timeout=timeout)
         if self._in_reactor_thread() or not self._reactor.running:
             return function(*args)
-        done = threading.Event()
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                outcome["value"] = function(*args)
-            except BaseException as error:
-                outcome["error"] = error
-            finally:
-                done.set()
-
-        self._reactor.callFromThread(run)
-        if not done.wait(timeout):
-            raise TimeoutError(f"the exchange's reactor did not answer within {timeout} s")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]  # type: ignore[no-any-return]
+        return call_and_wait(self._reactor, function, *args, timeout=timeout)
 
     # -- addresses --------------------------------------------------------------------------
 

@@ -60,6 +60,31 @@ def bind_timers(factory: Any, reactor: Any) -> None:
     factory._batched_timer = ReactorTimer(reactor)
 
 
+def call_and_wait(reactor: Any, function: Callable[..., T], *args: Any, timeout: float = 10.0) -> T:
+    """Run ``function(*args)`` on the running ``reactor``'s thread from another thread, wait,
+    and return its result (or raise its exception in the caller's thread).
+
+    :raises TimeoutError: if it has not run within ``timeout`` seconds.
+    """
+    done = threading.Event()
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = function(*args)
+        except BaseException as error:  # handed back to the caller's thread
+            outcome["error"] = error
+        finally:
+            done.set()
+
+    reactor.callFromThread(run)
+    if not done.wait(timeout):
+        raise TimeoutError(f"the reactor thread did not answer within {timeout} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]  # type: ignore[no-any-return]
+
+
 class ReactorThread:
     """A reactor running in a daemon thread, with thread-safe calls into it.
 
@@ -118,23 +143,7 @@ class ReactorThread:
         """
         if self.in_reactor_thread() or not self._running.is_set():
             return function(*args)
-        done = threading.Event()
-        outcome: dict[str, Any] = {}
-
-        def run() -> None:
-            try:
-                outcome["value"] = function(*args)
-            except BaseException as error:  # handed back to the caller's thread
-                outcome["error"] = error
-            finally:
-                done.set()
-
-        self.reactor.callFromThread(run)
-        if not done.wait(timeout):
-            raise TimeoutError(f"reactor thread did not answer within {timeout} s")
-        if "error" in outcome:
-            raise outcome["error"]
-        return outcome["value"]  # type: ignore[no-any-return]
+        return call_and_wait(self.reactor, function, *args, timeout=timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the reactor and join its thread.
