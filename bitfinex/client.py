@@ -139,6 +139,11 @@ class WssClient:
         if not isinstance(max_channels_per_connection, int) or max_channels_per_connection < 1:
             raise ValueError(f"max_channels_per_connection must be a positive int, got {max_channels_per_connection!r}")
         Backoff(reconnect_base, reconnect_cap)  # validates now, in the caller's thread
+        if max_retries is not None and (isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0):
+            raise ValueError(f"max_retries must be a non-negative int or None, got {max_retries!r}")
+        if isinstance(slow_callback_threshold, bool) or not isinstance(slow_callback_threshold, (int, float)) \
+                or slow_callback_threshold <= 0:
+            raise ValueError(f"slow_callback_threshold must be a positive number of seconds, got {slow_callback_threshold!r}")
         self._heartbeat_timeout = heartbeat_timeout
         self._reconnect = (reconnect_base, reconnect_cap)
         self._max_retries = max_retries

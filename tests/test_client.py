@@ -304,3 +304,21 @@ def test_embedded_in_an_application_reactor(exchange):
         application.stop()
     with pytest.raises(RuntimeError, match="cannot be restarted"):
         WssClient(url=exchange.url, reactor=application.reactor).start()
+
+
+@pytest.mark.parametrize("options, words", [
+    (dict(nonce_multiplier=0), "nonce_multiplier"),
+    (dict(nonce_multiplier=1e12), "nonce_multiplier"),
+    (dict(key=5), "key"),
+    (dict(secret=5), "secret"),
+    (dict(url=5), "url"),
+    (dict(heartbeat_timeout=0), "heartbeat_timeout"),
+    (dict(max_channels_per_connection=0), "max_channels_per_connection"),
+    (dict(reconnect_base=0), "base"),
+    (dict(max_retries=-1), "max_retries"),
+    (dict(slow_callback_threshold=0), "slow_callback_threshold"),
+    (dict(status_callback="print"), "status_callback"),
+])
+def test_constructor_refuses_bad_settings_naming_them(options, words):
+    with pytest.raises((ValueError, TypeError), match=words):
+        WssClient(**options)
