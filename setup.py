@@ -33,6 +33,7 @@ setup(
             "pytest-timeout>=2.2",
             "hypothesis>=6.90",
             "psutil>=5.9",
+            "orjson>=3.9",  # the fast decoder most users run; bench smoke runs json rows without it
             "bitfinex-api-py==4.0.0",  # the official client, driven against the local exchange
             "sphinx>=7.2",  # the docs' examples are checked against what Sphinx renders
         ],
