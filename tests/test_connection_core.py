@@ -306,14 +306,3 @@ def test_each_calc_call_stays_its_own_message(runner, statuses):
     calcs = [m[3] for m in wire.sent if isinstance(m, list)]
     assert calcs == [[["margin_sym_tBTCUSD"], ["funding_sym_fUSD"]], [["position_tBTCUSD"]]]  # the 6 wait for room
 
-
-def test_integers_wider_than_64_bits_still_decode(runner, statuses):
-    connection = PublicConnection("public-1", statuses, runner, capacity=25)
-    received = Recorder()
-    connection.add_channel(channel_for(subs.ticker("BTCUSD"), runner, received))
-    wire = Wire()
-    connection.opened(wire)
-    subscribed(connection, wire, subs.ticker("BTCUSD"), 11)
-    connection.received(b"[11,[1,123456789012345678901234567890]]")
-    assert received[1:] == [[11, [1, 123456789012345678901234567890]]]
-    assert connection.frames_dropped == 0

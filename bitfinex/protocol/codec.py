@@ -19,11 +19,9 @@ DECODER_NAME: str
 """``"orjson"`` or ``"json"``: which decoder :data:`loads` is."""
 
 loads: Callable[[bytes | str], Any]
-"""Decode one JSON document (bytes or str). orjson refuses integers wider than 64 bits, which
-stdlib json reads: on a ``ValueError`` from it, try :data:`loads_exactly` before giving up."""
-
-loads_exactly: Callable[[bytes | str], Any] = json.loads
-"""The stdlib decoder, for what the fast one refuses."""
+"""Decode one JSON document (bytes or str); raises ``ValueError`` for anything that is not JSON.
+Both decoders read integers up to 64 bits exactly (Bitfinex, written in JavaScript, never sends
+integers past 2**53); orjson reads wider ones as floats."""
 
 
 def _pick_decoder() -> tuple[str, Callable[[bytes | str], Any]]:

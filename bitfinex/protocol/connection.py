@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 
 from bitfinex.protocol import status as st
-from bitfinex.protocol.codec import dumps, loads, loads_exactly
+from bitfinex.protocol.codec import dumps, loads
 from bitfinex.protocol.constants import (
     AUTH_CHANNEL_ID,
     HEARTBEAT,
@@ -120,11 +120,8 @@ class ConnectionCore:
         try:
             msg = loads(payload)
         except ValueError:
-            try:
-                msg = loads_exactly(payload)
-            except ValueError:
-                self.drop("not JSON", payload)
-                return
+            self.drop("not JSON", payload)
+            return
         if type(msg) is list:
             if self.sequence is not None and self._sequence_gap(msg):
                 return
