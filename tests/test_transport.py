@@ -7,12 +7,15 @@ section fail and name it.
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import json
 import subprocess
 import sys
 import textwrap
 import threading
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
@@ -76,27 +79,28 @@ class _FragmentingServer(WebSocketServerProtocol):
         self.sendMessage(b'[1,["after"]]')
 
 
-def test_fragmented_messages_are_joined_and_binary_ones_dropped():
+@contextlib.contextmanager
+def linked_to(server_protocol: type, **factory_settings: object) -> Iterator[tuple[PublicConnection, Any, Callable[[], None]]]:
+    """A bare autobahn server running ``server_protocol`` and a :class:`Link` to it, both on
+    reactor threads of their own, all shut down afterwards. Yields the link's core, the server
+    factory (with ``factory_settings`` set on it) and the function that connects the link (call
+    it once the core is wired)."""
     server_thread = ReactorThread(name="test-server")
     factory = WebSocketServerFactory(reactor=server_thread.reactor)
     bind_timers(factory, server_thread.reactor)
-    factory.protocol = _FragmentingServer
+    factory.protocol = server_protocol
+    for name, value in factory_settings.items():
+        setattr(factory, name, value)
     port = server_thread.reactor.listenTCP(0, factory, interface="127.0.0.1")
     server_thread.start()
     client_thread = ReactorThread(name="test-client")
     client_thread.start()
     statuses = Inbox("statuses")
-    runner = CallbackRunner(statuses)
-    core = PublicConnection("public-1", statuses, runner, capacity=25)
-    received = Inbox("received")
-    core.routes[1] = received
+    core = PublicConnection("public-1", statuses, CallbackRunner(statuses), capacity=25)
     link = Link(core, f"ws://127.0.0.1:{port.getHost().port}", client_thread.reactor, statuses,
-                Backoff(0.05, 0.1), RateLimiter(10, 1.0), None, lambda: 1)
+                Backoff(0.05, 0.1), RateLimiter(10, 1.0), None, lambda: 1, on_text=lambda data: core.received(data))
     try:
-        client_thread.call(link.start)
-        received.wait_for(lambda m: m == [1, ["after"]])
-        assert received.items == [[1, ["fragmented", "message", "x" * 5000]], [1, ["after"]]]
-        assert core.frames_dropped == 1
+        yield core, factory, lambda: client_thread.call(link.start)
     finally:
         done = threading.Event()
         client_thread.call(lambda: link.close().addBoth(lambda _: done.set()))
@@ -104,6 +108,16 @@ def test_fragmented_messages_are_joined_and_binary_ones_dropped():
         client_thread.stop()
         server_thread.run_sync(port.stopListening)
         server_thread.stop()
+
+
+def test_fragmented_messages_are_joined_and_binary_ones_dropped():
+    with linked_to(_FragmentingServer) as (core, _, connect):
+        received = Inbox("received")
+        core.routes[1] = received
+        connect()
+        received.wait_for(lambda m: m == [1, ["after"]])
+        assert received.items == [[1, ["fragmented", "message", "x" * 5000]], [1, ["after"]]]
+        assert core.frames_dropped == 1
 
 
 def _frame(opcode: int, payload: bytes, fin: bool = True) -> bytes:
@@ -148,34 +162,13 @@ class _RawBytesServer(WebSocketServerProtocol):
 
 @pytest.mark.parametrize("chunk", [1, 7, 1000, len(RAW_STREAM)])
 def test_fast_frame_path_reads_every_frame_however_the_bytes_arrive(chunk):
-    server_thread = ReactorThread(name="test-server")
-    factory = WebSocketServerFactory(reactor=server_thread.reactor)
-    bind_timers(factory, server_thread.reactor)
-    factory.protocol = _RawBytesServer
-    factory.chunk = chunk
-    factory.pongs = []
-    port = server_thread.reactor.listenTCP(0, factory, interface="127.0.0.1")
-    server_thread.start()
-    client_thread = ReactorThread(name="test-client")
-    client_thread.start()
-    statuses = Inbox("statuses")
-    core = PublicConnection("public-1", statuses, CallbackRunner(statuses), capacity=25)
     texts = Inbox("texts")
-    core.received = texts  # what the protocol hands over, byte for byte
-    link = Link(core, f"ws://127.0.0.1:{port.getHost().port}", client_thread.reactor, statuses,
-                Backoff(0.05, 0.1), RateLimiter(10, 1.0), None, lambda: 1)
-    try:
-        client_thread.call(link.start)
+    with linked_to(_RawBytesServer, chunk=chunk, pongs=[]) as (core, factory, connect):
+        core.received = texts  # what the protocol hands over, byte for byte
+        connect()
         texts.wait_for(lambda m: m == EXPECTED_TEXTS[-1], timeout=30)
         assert texts.items == EXPECTED_TEXTS
         wait_until(lambda: factory.pongs == [b"ping-1"], what="autobahn answered the ping")
-    finally:
-        done = threading.Event()
-        client_thread.call(lambda: link.close().addBoth(lambda _: done.set()))
-        done.wait(5)
-        client_thread.stop()
-        server_thread.run_sync(port.stopListening)
-        server_thread.stop()
 
 
 def test_autobahn_keeps_the_buffer_and_frame_state_the_fast_path_reads():
