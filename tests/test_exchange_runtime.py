@@ -3,12 +3,14 @@ pytest fixture."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -120,21 +122,28 @@ class LineReader:
         return self._lines.get(timeout=timeout)
 
 
-def start_cli(*arguments: str) -> subprocess.Popen:
+@contextlib.contextmanager
+def running_cli(*arguments: str) -> Iterator[subprocess.Popen]:
+    """``python -m bitfinex.testing ARGUMENTS`` as a process, killed afterwards if still alive."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPOSITORY), os.environ.get("PYTHONPATH", "")])}
-    return subprocess.Popen(
+    process = subprocess.Popen(
         [sys.executable, "-m", "bitfinex.testing", *arguments],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         cwd=REPOSITORY,
         env=env,
     )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_cli_prints_the_url_first_and_exits_cleanly(connect, stop_signal):
-    process = start_cli("--host", "127.0.0.1", "--port", "0", "--seed", "3", "--heartbeat", "0.2")
-    try:
+    with running_cli("--host", "127.0.0.1", "--port", "0", "--seed", "3", "--heartbeat", "0.2") as process:
         output = LineReader(process.stdout)
         url = output.line()
         assert url.startswith("ws://127.0.0.1:")
@@ -147,25 +156,16 @@ def test_cli_prints_the_url_first_and_exits_cleanly(connect, stop_signal):
         assert process.wait(timeout=15) == 0
         assert client.wait_closed() in (1001, 1006)
         assert output.line() == ""
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_cli_with_a_key_prints_only_the_url(connect):
-    process = start_cli("--key", "cli-key", "--secret", "cli-secret")
-    try:
+    with running_cli("--key", "cli-key", "--secret", "cli-secret") as process:
         output = LineReader(process.stdout)
         url = output.line()
         assert connect(url).authenticate("cli-key", "cli-secret", 1)["status"] == "OK"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
         assert output.line() == ""
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def test_pytest_fixture_and_marker(pytester):

@@ -133,7 +133,10 @@ def test_maintenance_20060_then_20061(exchange, make_client):
     exchange.faults.send_info(20060)
     bot.statuses.wait_kind("paused", connection="auth")
     held = bot.order()
-    time.sleep(0.3)  # a window in which a paused client must not send
+    # A ping goes out even while paused, after the order in call order: once its pong is back,
+    # the exchange has seen everything the client wrote before it.
+    barrier = bot.client.ping()
+    bot.account.wait_for(is_event("pong", cid=barrier))
     assert all(f.frame[3]["cid"] != held for f in exchange.received_inputs("on"))
     started = time.monotonic()
     exchange.faults.send_info(20061)
