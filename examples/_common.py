@@ -12,6 +12,7 @@ import contextlib
 import os
 import queue
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -19,6 +20,14 @@ from typing import Any
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 from bitfinex import WssClient
+
+_output = threading.Lock()
+
+
+def show(*values: Any) -> None:
+    """Print one line; safe from the callbacks' thread and the example's at once."""
+    with _output:
+        print(*values, flush=True)
 
 
 class Messages:
@@ -29,7 +38,7 @@ class Messages:
         self._queue: queue.Queue[Any] = queue.Queue()
 
     def __call__(self, message: Any) -> None:
-        print(f"{self.label}{message}", flush=True)
+        show(f"{self.label}{message}")
         self._queue.put(message)
 
     def wait_for(self, matches: Callable[[Any], bool], timeout: float = 10.0) -> Any:

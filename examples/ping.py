@@ -1,7 +1,7 @@
 """ping: on the authenticated connection and on a public one; each pong goes to that channel's
 callback."""
 
-from _common import Messages, connect, data_frame, event
+from _common import Messages, connect, data_frame, event, show
 
 with connect(__doc__) as my_client:
     account, ticker = Messages("account: "), Messages("ticker: ")
@@ -11,6 +11,6 @@ with connect(__doc__) as my_client:
     ticker.wait_for(data_frame)
     auth_cid = my_client.ping()
     ticker_cid = my_client.ping(identifier)
-    print("pinged:", auth_cid, ticker_cid)
+    show("pinged:", auth_cid, ticker_cid)
     account.wait_for(lambda message: event("pong")(message) and message["cid"] == auth_cid)
     ticker.wait_for(lambda message: event("pong")(message) and message["cid"] == ticker_cid)
