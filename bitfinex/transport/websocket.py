@@ -29,8 +29,11 @@ from typing import Any, Optional, Protocol, cast
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 from autobahn.websocket.protocol import WebSocketProtocol
+from twisted.internet.protocol import connectionDone
+from twisted.python.failure import Failure
 
 from bitfinex.transport.reactor import bind_timers
+from bitfinex.transport.tls import tls_failure
 
 log = logging.getLogger("bitfinex.transport")
 
@@ -63,6 +66,9 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
 
     link: LinkEvents
     on_text: Callable[[bytes], None]
+    tls_reason: Optional[str] = None
+    """Why TLS failed, when the connection was lost before the WebSocket handshake completed
+    because of it (the refused certificate's reason, or OpenSSL's error)."""
 
     def connectionMade(self) -> None:
         """Turn Nagle's algorithm off, then let autobahn start the handshake."""
@@ -77,7 +83,9 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
         Between frames, outside a fragmented message, every complete final text frame of at most
         :data:`FAST_FRAME_LIMIT` bytes goes straight to :attr:`on_text`. Any other frame (or a
         large one still arriving) takes one step of autobahn's parser, and the fast path resumes
-        as soon as that frame is done.
+        as soon as that frame is done. The buffer is trimmed past every frame handed on, even if
+        the handler raised (it should not: the connection core never raises), so a frame is
+        never delivered twice.
         """
         on_text = self.on_text
         while self.state == _OPEN:
@@ -87,31 +95,33 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
                 size = len(data)
                 at = 0
                 waiting = False
-                while size - at >= 2:
-                    if data[at] != _FINAL_TEXT:
-                        break
-                    length = data[at + 1]
-                    start = at + 2
-                    if length >= 126:  # also true when the (forbidden) mask bit is set
-                        if length != 126:
-                            break  # 64-bit length or masked: autobahn's job
-                        if size - start < 2:
+                try:
+                    while size - at >= 2:
+                        if data[at] != _FINAL_TEXT:
+                            break
+                        length = data[at + 1]
+                        start = at + 2
+                        if length >= 126:  # also true when the (forbidden) mask bit is set
+                            if length != 126:
+                                break  # 64-bit length or masked: autobahn's job
+                            if size - start < 2:
+                                waiting = True
+                                break
+                            length = (data[start] << 8) | data[start + 1]
+                            if length < 126 or length > FAST_FRAME_LIMIT:
+                                break  # not minimally encoded (a violation), or large
+                            start += 2
+                        end = start + length
+                        if end > size:
                             waiting = True
                             break
-                        length = (data[start] << 8) | data[start + 1]
-                        if length < 126 or length > FAST_FRAME_LIMIT:
-                            break  # not minimally encoded (a violation), or large
-                        start += 2
-                    end = start + length
-                    if end > size:
-                        waiting = True
-                        break
-                    on_text(data[start:end])
-                    at = end
-                    if self.state != _OPEN:
-                        break
-                if at:
-                    self.data = data[at:]
+                        at = end  # consumed before it is handed on, whatever the handler does
+                        on_text(data[start:end])
+                        if self.state != _OPEN:
+                            break
+                finally:
+                    if at:
+                        self.data = data[at:]
                 if waiting or at == size or self.state != _OPEN:
                     return
             if not self.processData():  # one step of autobahn's parser
@@ -132,12 +142,19 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
                 self.on_text(payload)
         self.message_data = None  # type: ignore[assignment]  # as autobahn's own onMessageEnd
 
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        """Before the WebSocket handshake completed, note why TLS failed (if it did), then let
+        autobahn close (which calls :meth:`onClose`)."""
+        if self.state == WebSocketProtocol.STATE_CONNECTING:
+            self.tls_reason = tls_failure(self.transport, reason)
+        super().connectionLost(reason)
+
     def onClose(self, wasClean: bool, code: Optional[int], reason: Optional[str]) -> None:
         """The connection closed (or never opened)."""
         if wasClean:
             description = f"closed with code {code}" + (f": {reason}" if reason else "")
         else:
-            description = reason or "connection lost"
+            description = self.tls_reason or reason or "connection lost"
         self.link.protocol_closed(self, description)
 
     def write_text(self, data: bytes) -> bool:
