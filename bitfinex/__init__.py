@@ -17,14 +17,37 @@ what it does::
     logging.basicConfig(level=logging.INFO)
 """
 
-import logging
+from __future__ import annotations
 
-from bitfinex import utils
-from bitfinex.client import WssClient
-from bitfinex.protocol.status import StatusEvent
+import importlib
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bitfinex import utils
+    from bitfinex.client import WssClient
+    from bitfinex.protocol.status import StatusEvent
 
 __version__ = "1.0.0"
 
 logging.getLogger("bitfinex").addHandler(logging.NullHandler())
 
 __all__ = ["StatusEvent", "WssClient", "__version__", "utils"]
+
+# Imported on first use (PEP 562), so that importing a submodule (``bitfinex.protocol``, the
+# pytest plugin) does not pay for Twisted and autobahn, which ``bitfinex.client`` loads.
+_LAZY = {"StatusEvent": "bitfinex.protocol.status", "WssClient": "bitfinex.client", "utils": "bitfinex.utils"}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    imported = importlib.import_module(module)
+    value = imported if name == "utils" else getattr(imported, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -8,7 +8,7 @@ import pytest
 
 from bitfinex import utils
 from bitfinex.protocol import subscriptions as subs
-from bitfinex.protocol.constants import MAX_NONCE
+from bitfinex.protocol.constants import MAX_SAFE_INTEGER
 from bitfinex.protocol.ids import CidGenerator, cid_to_date
 from bitfinex.protocol.signing import NonceGenerator, Secret, auth_message, sign, verify
 from bitfinex.protocol.symbols import normalize_symbol, normalize_timeframe
@@ -75,7 +75,8 @@ def test_cids_are_unique_across_threads():
     for thread in threads:
         thread.start()
     for thread in threads:
-        thread.join()
+        thread.join(10)
+    assert not any(thread.is_alive() for thread in threads)
     assert len(set(seen)) == 16000
 
 
@@ -118,7 +119,7 @@ def test_a_multiplier_that_breaks_the_ceiling_is_refused_at_once():
             NonceGenerator(bad)
     with pytest.raises(TypeError, match="nonce_multiplier"):
         NonceGenerator("2")
-    assert NonceGenerator(5_000_000.0).next() <= MAX_NONCE
+    assert NonceGenerator(5_000_000.0).next() <= MAX_SAFE_INTEGER
 
 
 def test_auth_message_is_signed_over_auth_plus_nonce():

@@ -19,8 +19,10 @@ URL_ENVIRONMENT_VARIABLE = "BITFINEX_WS_URL"
 
 PROTOCOL_VERSION = 2
 
-MAX_NONCE = 9007199254740991
-"""Largest nonce Bitfinex accepts (JavaScript's ``Number.MAX_SAFE_INTEGER``)."""
+MAX_SAFE_INTEGER = 2**53 - 1
+"""JavaScript's ``Number.MAX_SAFE_INTEGER`` (9007199254740991): the largest integer a JSON number
+carries exactly between Bitfinex (written in JavaScript) and its clients. It bounds nonces, and
+the cids of existing orders."""
 
 MAX_CHANNELS_PER_CONNECTION = 25
 """Bitfinex closes a connection's 26th channel with error 10305."""

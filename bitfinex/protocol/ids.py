@@ -15,8 +15,6 @@ from collections.abc import Callable
 MAX_CID = 2**45 - 1
 """Bitfinex takes a cid as an int45."""
 
-MAX_SAFE_INTEGER = 2**53 - 1
-"""Largest integer a JSON number carries exactly; cids of existing orders may be up to it."""
 
 class CidGenerator:
     """Strictly increasing millisecond cids, safe to call from any thread.

@@ -11,17 +11,18 @@ from __future__ import annotations
 import datetime
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Optional, Union
+from typing import Any, Optional
 
 from bitfinex.protocol.constants import (
     CALC_PREFIXES,
     MAX_CALCS_PER_MESSAGE,
     MAX_OPS_PER_MULTI,
+    MAX_SAFE_INTEGER,
     ORDER_INPUTS,
     ORDER_TYPES,
     OrderFlag,
 )
-from bitfinex.protocol.ids import MAX_CID, MAX_SAFE_INTEGER
+from bitfinex.protocol.ids import MAX_CID
 from bitfinex.protocol.numbers import (
     integer,
     nonzero_decimal_string,
@@ -396,6 +397,3 @@ def _date(value: object, name: str) -> str:
         raise ValueError(f"{name} must be a real date 'YYYY-MM-DD', got {value!r}") from None
     return value
 
-
-OrderInput = Union[Mapping[str, Any], tuple[str, Mapping[str, Any]]]
-"""What ``multi_order`` accepts per item (see :func:`classify_operation`)."""

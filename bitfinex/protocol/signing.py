@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Optional
 
-from bitfinex.protocol.constants import MAX_NONCE
+from bitfinex.protocol.constants import MAX_SAFE_INTEGER
 
 
 class Secret:
@@ -69,7 +69,6 @@ def auth_message(
     nonce: int,
     filters: Optional[Iterable[str]] = None,
     dms: Optional[int] = None,
-    calc: Optional[int] = None,
 ) -> dict[str, Any]:
     """Build the ``auth`` event for ``api_key``, signed over ``"AUTH" + nonce``.
 
@@ -77,7 +76,6 @@ def auth_message(
         and ``authNonce``.
     :param filters: channel filters (``"trading"``, ``"wallet"``, ...); omitted when ``None``.
     :param dms: ``4`` to have the server cancel every order when this socket closes.
-    :param calc: ``1`` to ask for calculated fields; omitted when ``None``.
     """
     payload = f"AUTH{nonce}"
     message: dict[str, Any] = {
@@ -91,8 +89,6 @@ def auth_message(
         message["filter"] = list(filters)
     if dms is not None:
         message["dms"] = dms
-    if calc is not None:
-        message["calc"] = calc
     return message
 
 
@@ -128,9 +124,9 @@ class NonceGenerator:
     def _candidate(self) -> int:
         now_ns = self._wall_ns()
         by_multiplier = math.ceil(now_ns / 1e9 * self._multiplier)
-        if by_multiplier > MAX_NONCE:
+        if by_multiplier > MAX_SAFE_INTEGER:
             raise ValueError(
-                f"nonce_multiplier={self._multiplier!r} makes nonces larger than {MAX_NONCE}, "
+                f"nonce_multiplier={self._multiplier!r} makes nonces larger than {MAX_SAFE_INTEGER}, "
                 "the largest Bitfinex accepts"
             )
         return max(now_ns // 1000, by_multiplier)
@@ -139,7 +135,7 @@ class NonceGenerator:
         """Return a nonce larger than every nonce returned before."""
         with self._lock:
             nonce = max(self._candidate(), self._last + 1)
-            if nonce > MAX_NONCE:
-                raise ValueError(f"nonce would exceed {MAX_NONCE}")
+            if nonce > MAX_SAFE_INTEGER:
+                raise ValueError(f"nonce would exceed {MAX_SAFE_INTEGER}")
             self._last = nonce
             return nonce

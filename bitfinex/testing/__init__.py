@@ -15,13 +15,19 @@ Also: ``python -m bitfinex.testing`` (a standalone server) and the ``bitfinex_ex
 fixture.
 """
 
-from bitfinex.testing.exchange import AccountState, LocalExchange
-from bitfinex.testing.faults import MALFORMED_FRAMES, Faults
-from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument
-from bitfinex.testing.market import PublicTrade
-from bitfinex.testing.server import ConnectionLog, ReceivedFrame
-from bitfinex.testing.tls import TestCertificates
-from bitfinex.testing.venue import ManualClock, Venue
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bitfinex.testing.exchange import AccountState, LocalExchange
+    from bitfinex.testing.faults import MALFORMED_FRAMES, Faults
+    from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument
+    from bitfinex.testing.market import PublicTrade
+    from bitfinex.testing.server import ConnectionLog, ReceivedFrame
+    from bitfinex.testing.tls import TestCertificates
+    from bitfinex.testing.venue import ManualClock, Venue
 
 __all__ = [
     "DEFAULT_INSTRUMENTS",
@@ -37,3 +43,34 @@ __all__ = [
     "TestCertificates",
     "Venue",
 ]
+
+# Where each name lives. They are imported on first use (PEP 562): the pytest plugin
+# (``bitfinex.testing.pytest_plugin``), which pytest imports in every run, imports this package
+# and must not pay for the exchange (Twisted, autobahn) until its fixture is used.
+_LAZY = {
+    "AccountState": "bitfinex.testing.exchange",
+    "LocalExchange": "bitfinex.testing.exchange",
+    "MALFORMED_FRAMES": "bitfinex.testing.faults",
+    "Faults": "bitfinex.testing.faults",
+    "DEFAULT_INSTRUMENTS": "bitfinex.testing.instruments",
+    "Instrument": "bitfinex.testing.instruments",
+    "PublicTrade": "bitfinex.testing.market",
+    "ConnectionLog": "bitfinex.testing.server",
+    "ReceivedFrame": "bitfinex.testing.server",
+    "TestCertificates": "bitfinex.testing.tls",
+    "ManualClock": "bitfinex.testing.venue",
+    "Venue": "bitfinex.testing.venue",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

@@ -1,6 +1,6 @@
 """What a ``book`` subscription shows: the top of a book at one precision and length.
 
-A :class:`BookView` renders an :class:`~bitfinex.testing.engine.OrderBook` as Bitfinex does:
+A :class:`BookView` renders an :class:`~bitfinex.testing.engine.MatchingBook` as Bitfinex does:
 
 - ``P0``..``P4``: levels aggregated to 5..1 significant digits (bids rounded down, asks up),
   entries ``[PRICE, COUNT, AMOUNT]`` (funding: ``[RATE, PERIOD, COUNT, AMOUNT]``, one level per
@@ -25,7 +25,7 @@ from typing import Any
 
 from bitfinex.protocol.checksum import book_checksum
 from bitfinex.protocol.constants import BOOK_LENGTHS
-from bitfinex.testing.engine import OrderBook
+from bitfinex.testing.engine import MatchingBook
 from bitfinex.testing.instruments import Instrument
 from bitfinex.testing.numbers import ZERO, aggregate_price, wire
 
@@ -50,7 +50,7 @@ class BookRenderer:
     :param book: the engine's book of that symbol.
     """
 
-    def __init__(self, instrument: Instrument, book: OrderBook) -> None:
+    def __init__(self, instrument: Instrument, book: MatchingBook) -> None:
         self.book = book
         self._funding = instrument.is_funding
         self._cache: dict[tuple[str, bool], tuple[int, Side]] = {}

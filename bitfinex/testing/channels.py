@@ -26,7 +26,7 @@ from bitfinex.protocol.constants import (
 from bitfinex.protocol.symbols import normalize_symbol
 from bitfinex.testing.bookviews import BookRenderer, BookView, Entry
 from bitfinex.testing.candles import CandleSeries
-from bitfinex.testing.engine import OrderBook
+from bitfinex.testing.engine import MatchingBook
 from bitfinex.testing.instruments import Instrument
 from bitfinex.testing.market import SNAPSHOT_TRADES, PublicTrade
 from bitfinex.testing.numbers import ZERO, wire
@@ -209,7 +209,7 @@ Update = Union[DataUpdate, TradeUpdate, BookUpdate]
 class TickerChannel:
     """``ticker``: best bid/ask, daily change, last price, 24 h volume, high and low."""
 
-    def __init__(self, data: MarketData, book: OrderBook) -> None:
+    def __init__(self, data: MarketData, book: MatchingBook) -> None:
         self._data = data
         self._book = book
         self._published: Optional[list[Any]] = None

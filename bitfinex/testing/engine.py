@@ -99,7 +99,7 @@ class BookSide:
             yield price, self._levels[price]
 
 
-class OrderBook:
+class MatchingBook:
     """The book of one symbol.
 
     :param symbol: the symbol the book trades (``tBTCUSD``, ``fUSD``).

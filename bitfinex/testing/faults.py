@@ -30,8 +30,8 @@ INFO_MESSAGES: dict[int, str] = {
 
 
 @dataclass(frozen=True)
-class MalformedFrame:
-    """A frame no Bitfinex client should choke on.
+class HostileFrame:
+    """A frame the exchange can throw at its clients: garbage no Bitfinex client should choke on.
 
     :param name: what :meth:`Faults.send_malformed` calls it.
     :param payload: the frame's bytes.
@@ -43,17 +43,45 @@ class MalformedFrame:
     binary: bool = False
 
 
-MALFORMED_FRAMES: tuple[MalformedFrame, ...] = (
-    MalformedFrame("not-json", b"this is {not json"),
-    MalformedFrame("wrong-types", b'{"event":42,"chanId":"seven","code":"x"}'),
-    MalformedFrame("unknown-channel", b"[987654321,[1,2,3]]"),
-    MalformedFrame("binary", b"\x00\xff\x10binary\x80", binary=True),
-    MalformedFrame("huge-array", b"[" + b",".join([b"1"] * 100_000) + b"]"),
-    MalformedFrame("truncated", b'[0,"n",[1700000000000,"on-req",null'),
-    MalformedFrame("wrong-shape", b'["hb",0,{"a":[]}]'),
-    MalformedFrame("scalar", b"null"),
+DEEP_NESTING = 2_000
+"""How many arrays the ``deep-nesting`` frame nests: past orjson's depth limit (1,024) and what
+:func:`json.loads` survives (the interpreter's recursion limit, 1,000 by default)."""
+
+MALFORMED_FRAMES: tuple[HostileFrame, ...] = (
+    HostileFrame("not-json", b"this is {not json"),
+    HostileFrame("wrong-types", b'{"event":42,"chanId":"seven","code":"x"}'),
+    HostileFrame("unknown-channel", b"[987654321,[1,2,3]]"),
+    HostileFrame("binary", b"\x00\xff\x10binary\x80", binary=True),
+    HostileFrame("huge-array", b"[" + b",".join([b"1"] * 100_000) + b"]"),
+    HostileFrame("truncated", b'[0,"n",[1700000000000,"on-req",null'),
+    HostileFrame("wrong-shape", b'["hb",0,{"a":[]}]'),
+    HostileFrame("scalar", b"null"),
+    HostileFrame("deep-nesting", b"[" * DEEP_NESTING + b"]" * DEEP_NESTING),
+    HostileFrame("nan", b"[1,[NaN]]"),
+    HostileFrame("overflow", b"[1,[1e400]]"),
+    HostileFrame("bom", b'\xef\xbb\xbf[1,"hb"]'),
+    HostileFrame("utf-16", '[1,"hb"]'.encode("utf-16-le")),
 )
-"""Every kind of garbage :meth:`Faults.send_malformed` can send, in the order it cycles through."""
+"""Every kind of garbage :meth:`Faults.send_malformed` can send, in the order it cycles through:
+
+- ``not-json``: text that is not JSON;
+- ``wrong-types``: an event whose fields have the wrong types;
+- ``unknown-channel``: data for a channel nobody subscribed to;
+- ``binary``: a binary WebSocket message (Bitfinex sends text only);
+- ``huge-array``: an array of 100,000 numbers;
+- ``truncated``: a notification cut short;
+- ``wrong-shape``: an array that is no Bitfinex frame;
+- ``scalar``: ``null``;
+- ``deep-nesting``: 2,000 nested arrays (4 KB) that make a recursive decoder overflow its stack
+  (orjson refuses them; :func:`json.loads` raises ``RecursionError``, not ``ValueError``);
+- ``nan`` (``[1,[NaN]]``) and ``overflow`` (``[1,[1e400]]``): numbers JSON does not have,
+  which orjson refuses and :func:`json.loads` reads as ``nan`` and ``inf``;
+- ``bom``: a heartbeat behind a UTF-8 byte order mark (orjson refuses it; :func:`json.loads`
+  reads it from bytes but not from ``str``);
+- ``utf-16``: a heartbeat encoded as UTF-16 (little-endian, no byte order mark, so the frame
+  is still valid UTF-8 text, with NUL bytes, and the WebSocket layer lets it through;
+  :func:`json.loads` reads it from bytes, orjson refuses it).
+"""
 
 
 class FaultState:
@@ -170,7 +198,8 @@ class Faults:
 
         :param kinds: names from :data:`MALFORMED_FRAMES` to cycle through (all by default):
             ``not-json``, ``wrong-types``, ``unknown-channel``, ``binary``, ``huge-array``,
-            ``truncated``, ``wrong-shape``, ``scalar``.
+            ``truncated``, ``wrong-shape``, ``scalar``, ``deep-nesting``, ``nan``, ``overflow``,
+            ``bom``, ``utf-16``.
         :raises ValueError: for an unknown kind.
         """
         frames = [f for f in MALFORMED_FRAMES if kinds is None or f.name in kinds]

@@ -18,7 +18,7 @@ from decimal import Decimal
 from typing import Union
 
 from bitfinex.testing.candles import MINUTE_MS, SNAPSHOT_SIZE, Backfill, Candle, CandleSeries, period_start
-from bitfinex.testing.engine import OrderBook
+from bitfinex.testing.engine import MatchingBook
 from bitfinex.testing.instruments import Instrument
 from bitfinex.testing.numbers import quantize_amount, round_price, significant_step, wire
 
@@ -174,7 +174,7 @@ class MarketSimulator:
         """The price the simulation currently steers ``symbol`` towards."""
         return round_price(Decimal(math.exp(self._log_fair[symbol])))
 
-    def opening_liquidity(self, symbol: str, book: OrderBook) -> list[Action]:
+    def opening_liquidity(self, symbol: str, book: MatchingBook) -> list[Action]:
         """The orders that fill an empty book at the start."""
         actions: list[Action] = []
         for _ in range(_MIN_DEPTH + 20):
@@ -182,7 +182,7 @@ class MarketSimulator:
             actions.append(self._maker(symbol, book, is_bid=False, spread_scale=1.5))
         return actions
 
-    def step(self, symbol: str, book: OrderBook) -> list[Action]:
+    def step(self, symbol: str, book: MatchingBook) -> list[Action]:
         """Move the fair price one tick and return what the participants do now.
 
         Makers quote around the fair price without crossing the book; takers lean towards the
@@ -213,7 +213,7 @@ class MarketSimulator:
                 actions.append(CancelLiquidity(farthest.order_id))
         return actions
 
-    def _maker(self, symbol: str, book: OrderBook, is_bid: bool, spread_scale: float = 1.0) -> PlaceLiquidity:
+    def _maker(self, symbol: str, book: MatchingBook, is_bid: bool, spread_scale: float = 1.0) -> PlaceLiquidity:
         instrument = self._instruments[symbol]
         rng = self._rng
         fair = self.fair_price(symbol)
@@ -230,7 +230,7 @@ class MarketSimulator:
         period = rng.choice(instrument.funding_periods) if instrument.funding_periods else 0
         return PlaceLiquidity(price, size if is_bid else -size, period)
 
-    def _taker(self, symbol: str, book: OrderBook) -> TakeLiquidity:
+    def _taker(self, symbol: str, book: MatchingBook) -> TakeLiquidity:
         instrument = self._instruments[symbol]
         best_bid, best_ask = book.best_bid(), book.best_ask()
         fair = self.fair_price(symbol)

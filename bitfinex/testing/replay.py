@@ -11,14 +11,17 @@ instead of its simulated market::
 
 What a connecting client gets:
 
-- the recorded ``info`` greeting, and ``conf`` and ``ping`` answered as Bitfinex answers them;
+- the recorded ``info`` greeting, and ``conf``, ``ping`` and ``unauth`` answered as Bitfinex
+  answers them, garbage and unknown events with Bitfinex's ``error`` events (the guard the
+  simulated exchange has too: :class:`~bitfinex.testing.requests.RequestSession`);
 - for a ``subscribe`` to a channel the recording holds, the recorded ``subscribed`` answer
   (chanId as recorded, ``subId`` echoed from the request), then the channel's recorded frames
   in their recorded order, each as many seconds after the answer as it came after it in the
   recording, divided by the speed (``replay_speed=None``: as fast as possible); a channel that
   is not in the recording is refused with error 10300;
 - for an ``auth``, the recorded ``auth`` answer (the signature is not checked) and the recorded
-  frames of the authenticated channel, timed the same way; order inputs are not answered;
+  frames of the authenticated channel, timed the same way; order inputs (any array) are not
+  answered;
 - once a channel's recorded frames are all sent, heartbeats as on a quiet Bitfinex channel.
 
 Each channel is replayed from its first subscription in the recording (a recording that spans a
@@ -37,9 +40,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from bitfinex.protocol.codec import dumps_js, loads
-from bitfinex.protocol.constants import PROTOCOL_VERSION, ErrorCode
+from bitfinex.protocol.constants import AUTH_CHANNEL_ID, PROTOCOL_VERSION, ErrorCode
 from bitfinex.protocol.symbols import normalize_symbol
 from bitfinex.recording import PathArgument, read_recording
+from bitfinex.testing.requests import EventHandler, RequestSession, echoable
 from bitfinex.testing.server import SessionFactory
 
 __all__ = [
@@ -78,7 +82,8 @@ def channel_key(message: Mapping[str, Any]) -> Optional[ChannelKey]:
     """
     channel = message.get("channel")
     if channel in ("candles", "status"):
-        return (channel, str(message.get("key")))
+        key = _key_field(message.get("key"))
+        return (channel, key) if key is not None else None
     if channel not in ("ticker", "trades", "book"):
         return None
     try:
@@ -87,7 +92,16 @@ def channel_key(message: Mapping[str, Any]) -> Optional[ChannelKey]:
         return None
     if channel != "book":
         return (channel, symbol)
-    return ("book", symbol, str(message.get("prec", "P0")), str(message.get("freq", "F0")), str(message.get("len", "25")))
+    precision, frequency, length = (_key_field(message.get(k, v)) for k, v in (("prec", "P0"), ("freq", "F0"), ("len", "25")))
+    if precision is None or frequency is None or length is None:
+        return None
+    return ("book", symbol, precision, frequency, length)
+
+
+def _key_field(value: Any) -> Optional[str]:
+    """A request field as its key text; ``None`` for an array or object, which names no channel
+    (and whose ``str()``, nested deep enough, would exhaust the stack)."""
+    return None if isinstance(value, (list, dict)) else str(value)
 
 
 @dataclass
@@ -140,7 +154,7 @@ class Recording:
         for entry in read_recording(path):
             try:
                 message = loads(entry.frame)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             on_connection = live.setdefault(entry.connection, {})
             if isinstance(message, list):
@@ -260,7 +274,7 @@ class _Playback:
         self._call = None
 
 
-class ReplaySession:
+class ReplaySession(RequestSession):
     """The server side of one connection of a replay.
 
     :param recording: what to replay.
@@ -269,18 +283,21 @@ class ReplaySession:
     :param speed: how many times faster than recorded; ``None``: as fast as possible.
     """
 
+    _log = log
+
     def __init__(self, recording: Recording, send: Callable[[bytes], None], reactor: Any, speed: Optional[float]) -> None:
         self._recording = recording
         self._send = send
         self._reactor = reactor
         self._speed = speed
         self._playbacks: dict[int, _Playback] = {}
-        self._events: dict[str, Callable[[dict[str, Any]], None]] = {
+        self._events: dict[str, EventHandler] = {
             "conf": self._on_conf,
             "subscribe": self._on_subscribe,
             "unsubscribe": self._on_unsubscribe,
             "ping": self._on_ping,
             "auth": self._on_auth,
+            "unauth": self._on_unauth,
         }
 
     def open(self) -> None:
@@ -291,19 +308,9 @@ class ReplaySession:
         """Send a control event as is."""
         self._send(dumps_js(event))
 
-    def receive(self, data: bytes) -> None:
-        """Answer one client frame; order inputs and unknown events are logged and ignored."""
-        try:
-            message = loads(data)
-        except ValueError:
-            self._error(ErrorCode.REQUEST_PARAMETERS, "invalid JSON", {})
-            return
-        event = message.get("event") if isinstance(message, dict) else None
-        handler = self._events.get(event) if isinstance(event, str) else None
-        if handler is None:
-            log.debug("replay: not answering %.200r", message)
-        else:
-            handler(message)
+    def on_input(self, message: list[Any]) -> None:
+        """Order inputs (and any other array) are not answered."""
+        log.debug("replay: not answering an input of %d items", len(message))
 
     def heartbeat(self, interval: float) -> None:
         """Send ``[CHAN_ID, "hb"]`` on each channel whose recording is over and that was silent
@@ -320,17 +327,13 @@ class ReplaySession:
             playback.stop()
         self._playbacks.clear()
 
-    def _error(self, code: int, msg: str, request: Mapping[str, Any]) -> None:
-        echo = {k: v for k, v in request.items() if k not in ("event", "msg", "code")}
-        self.send_event({"event": "error", "msg": msg, "code": int(code), **echo})
-
     def _on_conf(self, message: dict[str, Any]) -> None:
-        self.send_event({"event": "conf", "status": "OK", "flags": message.get("flags")})
+        self.send_event({"event": "conf", "status": "OK", "flags": echoable(message.get("flags"))})
 
     def _on_ping(self, message: dict[str, Any]) -> None:
         pong: dict[str, Any] = {"event": "pong", "ts": time.time_ns() // 1_000_000}
         if "cid" in message:
-            pong["cid"] = message["cid"]
+            pong["cid"] = echoable(message["cid"])
         self.send_event(pong)
 
     def _on_subscribe(self, message: dict[str, Any]) -> None:
@@ -341,7 +344,7 @@ class ReplaySession:
             return
         answer = {k: v for k, v in channel.answer.items() if k != "subId"}
         if "subId" in message:
-            answer["subId"] = message["subId"]
+            answer["subId"] = echoable(message["subId"])
         self._start(channel, answer, message)
 
     def _on_auth(self, message: dict[str, Any]) -> None:
@@ -372,3 +375,19 @@ class ReplaySession:
             return
         playback.stop()
         self.send_event({"event": "unsubscribed", "status": "OK", "chanId": playback.chan_id})
+
+    def _on_unauth(self, message: dict[str, Any]) -> None:
+        playback = self._playbacks.pop(AUTH_CHANNEL_ID, None)
+        if playback is None:
+            self.send_event(
+                {
+                    "event": "unauth",
+                    "status": "FAILED",
+                    "chanId": AUTH_CHANNEL_ID,
+                    "code": int(ErrorCode.UNAUTH),
+                    "msg": "auth: not authenticated",
+                }
+            )
+            return
+        playback.stop()
+        self.send_event({"event": "unauth", "status": "OK", "chanId": AUTH_CHANNEL_ID})

@@ -1,6 +1,6 @@
 """The Twisted/autobahn shell of the local exchange: sockets, timers, faults, the receive log.
 
-Everything a connection means for the protocol lives in :class:`~bitfinex.testing.session.Session`;
+Everything a connection means for the protocol lives in :class:`~bitfinex.testing.session.ExchangeSession`;
 this module accepts WebSocket connections on a reactor it is given, feeds each one's frames to
 its session, runs the simulation and heartbeat timers, records what clients sent, and applies
 the faults of :class:`~bitfinex.testing.faults.FaultState`. It never touches Twisted's global
@@ -27,8 +27,8 @@ from twisted.python.failure import Failure
 
 from bitfinex.protocol.codec import loads
 from bitfinex.protocol.constants import ErrorCode
-from bitfinex.testing.faults import FaultState, MalformedFrame
-from bitfinex.testing.session import Session, SessionLimits
+from bitfinex.testing.faults import FaultState, HostileFrame
+from bitfinex.testing.session import ExchangeSession, SessionLimits
 from bitfinex.testing.venue import Venue
 from bitfinex.transport.reactor import bind_timers
 
@@ -89,7 +89,7 @@ class ServerOptions:
 
 
 class ServerSession(Protocol):
-    """The server side of one connection, as the shell drives it (:class:`~bitfinex.testing.session.Session`
+    """The server side of one connection, as the shell drives it (:class:`~bitfinex.testing.session.ExchangeSession`
     for the simulated exchange, :class:`~bitfinex.testing.replay.ReplaySession` for a replay)."""
 
     def open(self) -> None:
@@ -223,7 +223,7 @@ class ExchangeServer:
         unless that is what the caller passes).
     :param options: timers and limits.
     :param sessions: makes each connection's session; by default a
-        :class:`~bitfinex.testing.session.Session` of ``venue``.
+        :class:`~bitfinex.testing.session.ExchangeSession` of ``venue``.
     """
 
     def __init__(self, venue: Venue, reactor: Any, options: ServerOptions, sessions: Optional[SessionFactory] = None) -> None:
@@ -319,7 +319,7 @@ class ExchangeServer:
         if self.sessions is not None:
             session = self.sessions(send)
         else:
-            session = Session(self.venue, send, self.faults, self.options.limits, self.reactor.seconds)
+            session = ExchangeSession(self.venue, send, self.faults, self.options.limits, self.reactor.seconds)
         connection = Connection(connection_id, protocol, session, entry)
         self.connections[connection_id] = connection
         self._connections_changed()
@@ -433,7 +433,7 @@ class ExchangeServer:
         for connection in list(self.connections.values()):
             connection.session.send_event(event)
 
-    def send_raw(self, frames: Iterable[MalformedFrame]) -> None:
+    def send_raw(self, frames: Iterable[HostileFrame]) -> None:
         """Send frames exactly as given to every connection."""
         frames = list(frames)
         for connection in list(self.connections.values()):

@@ -1,6 +1,7 @@
 """One client connection, without I/O: what a Bitfinex server says to what a client sends.
 
-A :class:`Session` reads decoded-to-be frames (:meth:`Session.receive`) and writes encoded
+An :class:`ExchangeSession` reads decoded-to-be frames (:meth:`ExchangeSession.receive`, the
+guard all sessions share: :class:`~bitfinex.testing.requests.RequestSession`) and writes encoded
 frames through the ``send`` callable it was given. It keeps everything that is per connection:
 conf flags, channel ids, sequence numbers, the authenticated account and its filter, the
 ``calc`` rate limit. The server shell (:mod:`bitfinex.testing.server`) only moves bytes and
@@ -11,19 +12,17 @@ from __future__ import annotations
 
 import itertools
 import logging
-import math
 import re
 from collections import deque
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable, Optional
 
-from bitfinex.protocol.codec import dumps_js, loads
+from bitfinex.protocol.codec import dumps_js
 from bitfinex.protocol.constants import (
     CALCS_PER_SECOND,
     MAX_CALCS_PER_MESSAGE,
     MAX_CHANNELS_PER_CONNECTION,
-    MAX_NONCE,
+    MAX_SAFE_INTEGER,
     ORDER_INPUTS,
     PROTOCOL_VERSION,
     ConfFlag,
@@ -41,6 +40,7 @@ from bitfinex.testing.channels import (
 )
 from bitfinex.testing.faults import FaultState
 from bitfinex.testing.numbers import parse_decimal
+from bitfinex.testing.requests import EventHandler, RequestSession, echoable
 from bitfinex.testing.venue import Venue
 
 log = logging.getLogger("bitfinex.testing.session")
@@ -72,7 +72,7 @@ class SessionLimits:
     calcs_per_second: int = CALCS_PER_SECOND
 
 
-class Session:
+class ExchangeSession(RequestSession):
     """The server side of one connection.
 
     :param venue: the exchange core.
@@ -81,6 +81,8 @@ class Session:
     :param limits: per-connection limits.
     :param monotonic: seconds on a monotonic clock, for heartbeats and the calc rate limit.
     """
+
+    _log = log
 
     def __init__(
         self,
@@ -107,7 +109,7 @@ class Session:
         self._last_sent: dict[int, float] = {}
         self._opened = monotonic()
         self.closed = False
-        self._events: dict[str, Callable[[dict[str, Any]], None]] = {
+        self._events: dict[str, EventHandler] = {
             "conf": self._on_conf,
             "subscribe": self._on_subscribe,
             "unsubscribe": self._on_unsubscribe,
@@ -136,13 +138,6 @@ class Session:
 
     def send_event(self, event: dict[str, Any]) -> None:
         """Send a control event (``info``, ``error``...) as is."""
-        self._write(event)
-
-    def _error(self, code: int, msg: str, request: Optional[Mapping[str, Any]] = None) -> None:
-        """Send an ``error`` event echoing the request's fields (those JSON can carry back)."""
-        event: dict[str, Any] = {"event": "error", "msg": msg, "code": int(code)}
-        if request:
-            event.update((k, _echoable(v)) for k, v in request.items() if k not in ("event", "msg", "code"))
         self._write(event)
 
     def _send_public(self, chan_id: int, *items: Any) -> None:
@@ -217,33 +212,9 @@ class Session:
             {"event": "info", "version": PROTOCOL_VERSION, "serverId": self._venue.server_id, "platform": {"status": 1}}
         )
 
-    def receive(self, data: bytes) -> None:
-        """Handle one text frame; answer garbage with an ``error`` event, never raise."""
-        try:
-            self._dispatch(data)
-        except Exception:
-            log.exception("handling a client frame failed")
-            self._error(ErrorCode.REQUEST_PARAMETERS, "request failed")
-        finally:
-            self._venue.flush()
-
-    def _dispatch(self, data: bytes) -> None:
-        try:
-            message = loads(data)
-        except (ValueError, RecursionError):
-            self._error(ErrorCode.REQUEST_PARAMETERS, "invalid JSON")
-            return
-        if isinstance(message, dict):
-            event = message.get("event")
-            handler = self._events.get(event) if isinstance(event, str) else None
-            if handler is None:
-                self._error(ErrorCode.UNKNOWN_EVENT, "Unknown event", message)
-            else:
-                handler(message)
-        elif isinstance(message, list):
-            self._on_input(message)
-        else:
-            self._error(ErrorCode.REQUEST_PARAMETERS, "invalid request")
+    def after_receive(self) -> None:
+        """Send what the frame made the venue queue (fills, other accounts' updates)."""
+        self._venue.flush()
 
     def _on_conf(self, message: dict[str, Any]) -> None:
         flags = message.get("flags")
@@ -252,7 +223,7 @@ class Session:
                 {
                     "event": "conf",
                     "status": "FAILED",
-                    "flags": flags,
+                    "flags": echoable(flags),
                     "code": int(ErrorCode.CONF_FAILED),
                     "msg": "flags: invalid",
                 }
@@ -278,7 +249,7 @@ class Session:
         self.channels[chan_id] = spec
         event: dict[str, Any] = {"event": "subscribed", "channel": spec.channel, "chanId": chan_id, **echo}
         if "subId" in message:
-            event["subId"] = _echoable(message["subId"])
+            event["subId"] = echoable(message["subId"])
         self.send_event(event)
         self._send_public(chan_id, snapshot)
         if spec.channel == "book" and self.flags & ConfFlag.OB_CHECKSUM:
@@ -300,7 +271,7 @@ class Session:
     def _on_ping(self, message: dict[str, Any]) -> None:
         pong: dict[str, Any] = {"event": "pong", "ts": self._venue.now()}
         if "cid" in message:
-            pong["cid"] = message["cid"]
+            pong["cid"] = echoable(message["cid"])
         self.send_event(pong)
 
     def _auth_failed(self, code: int, msg: str) -> None:
@@ -322,9 +293,11 @@ class Session:
         payload, nonce_field, signature = message.get("authPayload"), message.get("authNonce"), message.get("authSig")
         if nonce_field is None and isinstance(payload, str):
             nonce_field = payload[4:]
-        nonce_text = nonce_field if isinstance(nonce_field, str) else str(nonce_field)
+        nonce_text: Optional[str] = None  # for an array or object: no nonce (and str() of a deep one would overflow)
+        if not isinstance(nonce_field, (list, dict)):
+            nonce_text = nonce_field if isinstance(nonce_field, str) else str(nonce_field)
         nonce = parse_decimal(nonce_field)
-        if not isinstance(payload, str) or payload != f"AUTH{nonce_text}":
+        if nonce_text is None or not isinstance(payload, str) or payload != f"AUTH{nonce_text}":
             self._auth_failed(ErrorCode.AUTH_PAYLOAD, "authPayload: invalid (must be AUTH + authNonce)")
             return
         if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
@@ -333,7 +306,7 @@ class Session:
         if not verify(account.secret, payload, signature.lower()):
             self._auth_failed(ErrorCode.AUTH_HMAC, "apikey: digest invalid")
             return
-        if nonce is None or nonce <= 0 or nonce > MAX_NONCE:
+        if nonce is None or nonce <= 0 or nonce > MAX_SAFE_INTEGER:
             self._auth_failed(ErrorCode.AUTH_NONCE, "nonce: invalid")
             return
         if nonce <= account.last_nonce:
@@ -395,7 +368,8 @@ class Session:
         self._last_sent.pop(0, None)
         self.send_event({"event": "unauth", "status": "OK", "chanId": 0})
 
-    def _on_input(self, message: list[Any]) -> None:
+    def on_input(self, message: list[Any]) -> None:
+        """Handle an input (``[0, OP, null, PAYLOAD]``) of the authenticated account."""
         if len(message) < 2 or message[0] != 0 or not isinstance(message[1], str):
             self._error(ErrorCode.REQUEST_PARAMETERS, "input: invalid (expected [0, OP, null, PAYLOAD])")
             return
@@ -445,15 +419,3 @@ class Session:
             if self._dead_man_switch:
                 self._venue.desk.cancel_all(account)
             self._venue.flush()
-
-
-def _echoable(value: Any) -> Any:
-    """``value`` with non-finite numbers (which clients may send as ``1e400`` or ``NaN``, and
-    JSON cannot carry back) replaced by ``null``."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, list):
-        return [_echoable(item) for item in value]
-    if isinstance(value, dict):
-        return {key: _echoable(item) for key, item in value.items()}
-    return value

@@ -30,7 +30,7 @@ from bitfinex.testing.accounts import (
     order_array,
 )
 from bitfinex.testing.channels import MarketData
-from bitfinex.testing.engine import BookOrder, Fill, OrderBook
+from bitfinex.testing.engine import BookOrder, Fill, MatchingBook
 from bitfinex.testing.figures import AccountFigures
 from bitfinex.testing.instruments import Instrument
 from bitfinex.testing.market import PublicTrade
@@ -72,7 +72,7 @@ class OrderDesk:
     def __init__(
         self,
         instruments: Mapping[str, Instrument],
-        books: Mapping[str, OrderBook],
+        books: Mapping[str, MatchingBook],
         market: Mapping[str, MarketData],
         accounts: Mapping[str, Account],
         counters: Counters,

@@ -31,7 +31,7 @@ from bitfinex.testing.channels import (
     Update,
     open_channel,
 )
-from bitfinex.testing.engine import BookOrder, OrderBook
+from bitfinex.testing.engine import BookOrder, MatchingBook
 from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument, currencies
 from bitfinex.testing.market import (
     Action,
@@ -119,7 +119,7 @@ class Venue:
             position_id=150_000_000 + self._ids.randrange(10_000_000),
         )
         self._counters = counters
-        self.books: dict[str, OrderBook] = {}
+        self.books: dict[str, MatchingBook] = {}
         self.market: dict[str, MarketData] = {}
         now = self.clock()
         for symbol, instrument in self.instruments.items():
@@ -127,7 +127,7 @@ class Venue:
             trades, series = synthesize_history(instrument, now, history, counters.trades, f"{seed}:backfill")
             self.market[symbol] = MarketData(instrument, series)
             self.market[symbol].tape.extend(trades)
-            self.books[symbol] = OrderBook(symbol)
+            self.books[symbol] = MatchingBook(symbol)
             for action in self.simulator.opening_liquidity(symbol, self.books[symbol]):
                 self._apply(symbol, action)
         self._renderers = {symbol: BookRenderer(self.instruments[symbol], book) for symbol, book in self.books.items()}
