@@ -2,7 +2,7 @@
 
 Run ``python bench/book.py`` (a few minutes) or ``python bench/book.py --quick`` (a few
 thousand updates, for CI smoke). For each scenario it prints, for the real book
-(:class:`bitfinex.protocol.book.BookFeed`) and for a naive book (a dict per side, ``sorted()``
+(:class:`bitfinex.protocol.bookfeed.BookFeed`) and for a naive book (a dict per side, ``sorted()``
 and fresh number text on every checksum), measured in the same run:
 
 - updates/s and µs per update: every frame of the stream fed in order, ``cs`` frames verified,
@@ -35,7 +35,8 @@ from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from bitfinex.protocol.book import BookFeed, FeedKind, OrderBook
+from bitfinex.protocol.book import OrderBook
+from bitfinex.protocol.bookfeed import BookFeed, FeedKind
 from bitfinex.protocol.jsnum import js_number_text
 
 CHANNEL = 17082

@@ -8,6 +8,7 @@ Every public method validates its arguments in the caller's thread (raising ``Va
 
 from __future__ import annotations
 
+import datetime
 import logging
 import os
 import threading
@@ -15,38 +16,27 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, Literal, Optional, Union, overload
 
-from twisted.internet.defer import Deferred, DeferredList
+from twisted.internet.defer import Deferred
 
 from bitfinex.protocol import orders
 from bitfinex.protocol import status as st
 from bitfinex.protocol import subscriptions as subs
-from bitfinex.protocol.book import BookFeed, FeedResult, OrderBook
-from bitfinex.protocol.connection import AuthConnection, ConnectionCore
-from bitfinex.protocol.constants import (
-    AUTH_CONNECTIONS_PER_15_SECONDS,
-    AUTH_URL,
-    MAX_CHANNELS_PER_CONNECTION,
-    PUBLIC_CONNECTIONS_PER_MINUTE,
-    PUBLIC_URL,
-    URL_ENVIRONMENT_VARIABLE,
-    ConfFlag,
-)
-from bitfinex.protocol.dispatch import Callback, CallbackRunner
+from bitfinex.protocol.account import AUTH, Credentials
+from bitfinex.protocol.callbacks import Callback, CallbackRunner
+from bitfinex.protocol.constants import AUTH_URL, MAX_CHANNELS_PER_CONNECTION, PUBLIC_URL, URL_ENVIRONMENT_VARIABLE, ConfFlag
 from bitfinex.protocol.ids import PROCESS_CIDS, CidGenerator
-from bitfinex.protocol.pacing import Backoff, RateLimiter
-from bitfinex.protocol.pipeline import OrderPipeline, PendingInput
-from bitfinex.protocol.registry import Channel
-from bitfinex.protocol.session import Session
+from bitfinex.protocol.numbers import DecimalLike
+from bitfinex.protocol.pacing import Backoff
+from bitfinex.protocol.pipeline import PendingInput
+from bitfinex.protocol.session import AuthSettings, Session
 from bitfinex.protocol.signing import NonceGenerator, Secret
 from bitfinex.recording import FrameRecorder
-from bitfinex.transport.link import Link
+from bitfinex.transport.link import parse_url
+from bitfinex.transport.links import Links, LinkSettings
 from bitfinex.transport.reactor import ReactorThread
 from bitfinex.transport.tls import CaSource
 
 log = logging.getLogger("bitfinex.client")
-
-AUTH = "auth"
-"""The name of the authenticated connection (``ping()``'s default)."""
 
 
 def _wall_ms() -> int:
@@ -58,6 +48,20 @@ def _check_callback(callback: object, name: str = "callback", optional: bool = F
         return
     if not callable(callback):
         raise TypeError(f"{name} must be callable, got {type(callback).__name__}")
+
+
+def _check_seconds(value: object, name: str, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds{' or None' if optional else ''}, got {value!r}")
+
+
+def _check_count(value: object, name: str, minimum: int, optional: bool = False) -> None:
+    if value is None and optional:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an int of at least {minimum}{' or None' if optional else ''}, got {value!r}")
 
 
 class WssClient:
@@ -81,8 +85,10 @@ class WssClient:
     :param reconnect_base: upper bound of the first reconnect delay in seconds; each further
         attempt doubles it, up to ``reconnect_cap``; delays have random jitter.
     :param reconnect_cap: longest reconnect delay in seconds.
-    :param max_retries: give a connection up after this many failed attempts in a row
-        (``None``: keep trying).
+    :param max_retries: how many reconnect attempts in a row may fail before a connection gives
+        up (``None``, the default: keep trying). A connection that gave up is reported
+        (``gave_up``) and comes back when it is needed again: a new subscription, or
+        :meth:`authenticate` called again.
     :param ca_file: a CA certificate (PEM path or bytes) to trust for ``wss://`` instead of the
         system's; certificates and host names are always verified.
     :param slow_callback_threshold: seconds a callback may hold the reactor thread before it is
@@ -125,58 +131,52 @@ class WssClient:
         if key is not None and not isinstance(key, str):
             raise TypeError(f"key must be a str, not {type(key).__name__}")
         self.key = key
-        self._secret = Secret(secret) if secret is not None else None
-        self._nonces = NonceGenerator(nonce_multiplier)
+        secret_value = Secret(secret) if secret is not None else None
+        nonces = NonceGenerator(nonce_multiplier)
         self._cids: CidGenerator = PROCESS_CIDS
         _check_callback(status_callback, "status_callback", optional=True)
-        if url is not None and not isinstance(url, str):
-            raise TypeError(f"url must be a str, not {type(url).__name__}")
-        override = url or os.environ.get(URL_ENVIRONMENT_VARIABLE) or None
-        self.public_url = override or PUBLIC_URL
-        self.auth_url = override or AUTH_URL
-        if heartbeat_timeout is not None and heartbeat_timeout <= 0:
-            raise ValueError(f"heartbeat_timeout must be positive or None, got {heartbeat_timeout!r}")
-        if not isinstance(max_channels_per_connection, int) or max_channels_per_connection < 1:
-            raise ValueError(f"max_channels_per_connection must be a positive int, got {max_channels_per_connection!r}")
+        self.public_url, self.auth_url = _endpoints(url)
+        _check_seconds(heartbeat_timeout, "heartbeat_timeout", optional=True)
+        _check_count(max_channels_per_connection, "max_channels_per_connection", minimum=1)
         Backoff(reconnect_base, reconnect_cap)  # validates now, in the caller's thread
-        if max_retries is not None and (isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0):
-            raise ValueError(f"max_retries must be a non-negative int or None, got {max_retries!r}")
-        if isinstance(slow_callback_threshold, bool) or not isinstance(slow_callback_threshold, (int, float)) \
-                or slow_callback_threshold <= 0:
-            raise ValueError(f"slow_callback_threshold must be a positive number of seconds, got {slow_callback_threshold!r}")
-        self._heartbeat_timeout = heartbeat_timeout
-        self._reconnect = (reconnect_base, reconnect_cap)
-        self._max_retries = max_retries
-        self._ca = ca_file
-        self._dms = 4 if dead_man_switch else None
+        _check_count(max_retries, "max_retries", minimum=0, optional=True)
+        _check_seconds(slow_callback_threshold, "slow_callback_threshold")
         if ca_file is not None:
             from bitfinex.transport.tls import client_tls
 
             client_tls("localhost", ca_file)  # a bad CA file fails here, not on the reactor
 
-        self._recorder = FrameRecorder(record) if record is not None else None
+        recorder = FrameRecorder(record) if record is not None else None
         if reactor is None:
             self._thread: Optional[ReactorThread] = ReactorThread(name="bitfinex-wss")
             self._reactor = self._thread.reactor
         else:
             self._thread = None
             self._reactor = reactor
-
+        self._recorder = recorder
         self._report = st.StatusReporter(status_callback)
-        self._runner = CallbackRunner(self._report, slow_callback_threshold)
-        self._flags = int(ConfFlag.SEQ_ALL) if sequence_check else 0
-        self._session = Session(
-            self._report, self._runner, max_channels_per_connection, self._flags, check_sequence=sequence_check
+        runner = CallbackRunner(self._report, time.perf_counter, slow_callback_threshold)
+        self._links = Links(
+            self._reactor,
+            LinkSettings(self.public_url, self.auth_url, heartbeat_timeout, reconnect_base, reconnect_cap, max_retries, ca_file),
+            self._report,
+            self._cids.next,
+            recorder,
         )
-        self._session.connection_added = self._connection_added
-        self._session.connection_unused = self._connection_unused
-        self._session.subscription_ended = self._forget_identifier
-        self._pipeline = OrderPipeline(time.monotonic)
-        self._links: dict[ConnectionCore, Link] = {}
-        self._public_limiter = RateLimiter(PUBLIC_CONNECTIONS_PER_MINUTE, 60.0)
-        self._auth_limiter = RateLimiter(AUTH_CONNECTIONS_PER_15_SECONDS, 15.0)
+        auth = None
+        if key and secret_value is not None:
+            auth = AuthSettings(Credentials(key, secret_value, nonces), _wall_ms, 4 if dead_man_switch else None)
+        self._session = Session(
+            events=self._links,
+            report=self._report,
+            runner=runner,
+            clock=self._reactor.seconds,
+            max_channels=max_channels_per_connection,
+            flags=int(ConfFlag.SEQ_ALL) if sequence_check else 0,
+            check_sequence=sequence_check,
+            auth=auth,
+        )
         self._lock = threading.Lock()
-        self._identifiers: set[str] = set()
         self._auth_configured = False
         self._started = False
         self._stopped = False
@@ -184,7 +184,7 @@ class WssClient:
     def __repr__(self) -> str:
         key = f"{self.key[:4]}…" if self.key else None
         state = "stopped" if self._stopped else "started" if self._started else "not started"
-        return f"<WssClient key={key!r} subscriptions={len(self._identifiers)} {state}>"
+        return f"<WssClient key={key!r} subscriptions={len(self._session.names)} {state}>"
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -209,15 +209,17 @@ class WssClient:
                 "the reactor passed as reactor= has run and stopped; Twisted reactors cannot be "
                 "restarted, so this client would never connect"
             )
-        self._reactor.callFromThread(self._start_links)
+        self._reactor.callFromThread(self._links.start)
 
     def stop(self, timeout: float = 10.0) -> Optional[Deferred[None]]:
         """Close every connection with a normal close and stop the reactor this client started.
 
         Order inputs still queued (not yet written) are reported as not sent, to the auth
-        callback and the status callback. With the private reactor this returns once its thread
-        has ended, so the process can exit on its own. With your own ``reactor=``, it returns a
-        Deferred that fires when every connection is closed.
+        callback and the status callback; so is any order a call made while ``stop()`` ran
+        (every method either hands its work over before the close or raises ``RuntimeError``).
+        With the private reactor this returns once its thread has ended, so the process can
+        exit on its own. With your own ``reactor=``, it returns a Deferred that fires when every
+        connection is closed.
 
         :param timeout: seconds to wait for the connections to close and the thread to end.
         """
@@ -241,58 +243,26 @@ class WssClient:
         self._thread.stop(timeout)
         return None
 
-    def _start_links(self) -> None:
-        for link in list(self._links.values()):
-            link.start()
-
     def _close_all(self) -> Deferred[None]:
-        auth = self._session.auth
-        if isinstance(auth, AuthConnection):
-            auth.fail_queued("client stopped")
-        closing = [link.close() for link in self._links.values()]
-        self._links.clear()
+        self._session.close()
 
         def finished(_: object) -> None:
             if self._recorder is not None:
                 self._recorder.close()
             self._report(st.StatusEvent(st.STOPPED))
 
-        return DeferredList(closing, consumeErrors=True).addCallback(finished)
-
-    # -- connections ----------------------------------------------------------------------
-
-    def _connection_added(self, connection: ConnectionCore) -> None:
-        limiter = self._auth_limiter if connection.name == AUTH else self._public_limiter
-        link = Link(
-            connection,
-            self.auth_url if connection.name == AUTH else self.public_url,
-            self._reactor,
-            self._report,
-            Backoff(*self._reconnect),
-            limiter,
-            self._heartbeat_timeout,
-            self._cids.next,
-            ca=self._ca,
-            max_retries=self._max_retries,
-            on_text=self._recorder.wrap(connection.name, connection.received) if self._recorder is not None else None,
-        )
-        self._links[connection] = link
-        if self._started and not self._stopped:
-            link.start()
-
-    def _connection_unused(self, connection: ConnectionCore) -> None:
-        link = self._links.pop(connection, None)
-        if link is not None:
-            link.close()
-
-    def _forget_identifier(self, identifier: str) -> None:
-        with self._lock:
-            self._identifiers.discard(identifier)
+        return self._links.close_all().addCallback(finished)
 
     def _call(self, function: Callable[..., Any], *args: Any) -> None:
-        if self._stopped:
-            raise RuntimeError("this WssClient is stopped")
-        self._reactor.callFromThread(function, *args)
+        """Hand ``function(*args)`` to the reactor thread, or raise if the client is stopped.
+
+        Under the lock ``stop()`` takes, so a call either goes before the close (and what it
+        queued is reported if it cannot be sent) or raises in the caller's thread.
+        """
+        with self._lock:
+            if self._stopped:
+                raise RuntimeError("this WssClient is stopped")
+            self._reactor.callFromThread(function, *args)
 
     # -- authentication -------------------------------------------------------------------
 
@@ -326,7 +296,7 @@ class WssClient:
             )
             my_client.start()
         """
-        if not self.key or self._secret is None:
+        if self._session.auth_settings is None:
             raise ValueError("authenticate() needs the client's key and secret: WssClient(key, secret)")
         _check_callback(callback, optional=True)
         filter_list: Optional[list[str]] = None
@@ -334,27 +304,9 @@ class WssClient:
             if isinstance(filters, str) or not all(isinstance(item, str) for item in filters):
                 raise TypeError("filters must be a list of strings such as ['trading', 'wallet']")
             filter_list = list(filters)
+        self._call(self._session.authenticate, callback, filter_list)
         with self._lock:
             self._auth_configured = True
-        self._call(self._authenticate, callback, filter_list)
-
-    def _authenticate(self, callback: Optional[Callback], filters: Optional[list[str]]) -> None:
-        auth = self._session.auth
-        if auth is not None:
-            auth.callback = callback
-            auth.filters = filters
-            auth.auth_failed = None
-            link = self._links.get(auth)
-            if link is not None:
-                link.reconnect("authenticate() called again")
-            return
-        assert self.key is not None and self._secret is not None
-        auth = AuthConnection(
-            self._report, self._runner, self.key, self._secret, self._nonces, filters, callback,
-            self._pipeline, _wall_ms, flags=self._flags, dms=self._dms,
-        )
-        self._session.set_auth(auth)
-        self._connection_added(auth)
 
     # -- public channels ------------------------------------------------------------------
 
@@ -495,97 +447,55 @@ class WssClient:
         :param identifier: what the ``subscribe_to_*`` call returned.
         :raises ValueError: if there is no such subscription.
         """
-        with self._lock:
-            if identifier not in self._identifiers:
-                raise ValueError(f"no subscription {identifier!r}; live: {sorted(self._identifiers)}")
+        if identifier not in self._session.names:
+            raise ValueError(f"no subscription {identifier!r}; live: {self.subscriptions}")
         self._call(self._session.unsubscribe, identifier)
 
     @property
     def subscriptions(self) -> list[str]:
         """Identifiers of the live (or pending) subscriptions."""
-        with self._lock:
-            return sorted(self._identifiers)
+        return self._session.names.sorted()
 
     @property
     def _conns(self) -> dict[str, str]:
         """The seed's way to list ping targets: identifier → connection name (``"auth"`` too)."""
+        names = {identifier: "public" for identifier in self._session.names.sorted()}
         with self._lock:
-            names = {identifier: "public" for identifier in self._identifiers}
             if self._auth_configured:
                 names[AUTH] = AUTH
         return names
 
     def _subscribe(self, spec: subs.SubscriptionSpec, callback: Callback, maintained: bool = False) -> str:
         _check_callback(callback)
-        with self._lock:
-            if spec.identifier in self._identifiers:
-                raise ValueError(f"already subscribed as {spec.identifier!r}; unsubscribe it first")
-            self._identifiers.add(spec.identifier)
+        names = self._session.names
+        if not names.claim(spec.identifier):
+            raise ValueError(f"already subscribed as {spec.identifier!r}; unsubscribe it first")
         try:
-            self._call(self._add_book if maintained else self._add_channel, spec, callback)
+            self._call(self._session.subscribe_book if maintained else self._session.subscribe, spec, callback)
         except RuntimeError:
-            self._forget_identifier(spec.identifier)
+            names.release(spec.identifier)
             raise
         return spec.identifier
 
-    def _add_channel(self, spec: subs.SubscriptionSpec, callback: Callback) -> None:
-        handler = self._runner.frame_handler(spec.channel, callback, spec.identifier)
-        self._session.subscribe(Channel(spec, callback, handler))
-
-    def _add_book(self, spec: subs.SubscriptionSpec, callback: Callback) -> None:
-        feed = BookFeed(OrderBook.create(spec.param("symbol"), spec.param("prec"), spec.param("len")))
-
-        def broken(result: FeedResult) -> None:
-            self._rebuild_book(spec.identifier, result)
-
-        handler = self._runner.book_handler(feed, callback, spec.identifier, broken)
-        self._session.subscribe(
-            Channel(spec, None, handler, conf_flags=int(ConfFlag.OB_CHECKSUM), on_activate=feed.reset)
-        )
-
-    def _rebuild_book(self, identifier: str, result: FeedResult) -> None:
-        connection = self._session.location.get(identifier)
-        channel = connection.registry.get(identifier) if connection is not None else None
-        if connection is None or channel is None:
-            return
-        self._report(
-            st.StatusEvent(
-                st.CHECKSUM_MISMATCH, connection.name,
-                result.reason or f"book checksum {result.computed_checksum} != exchange's {result.expected_checksum}",
-                subscription=identifier,
-                data={"expected": result.expected_checksum, "computed": result.computed_checksum},
-            )
-        )
-        connection.resubscribe(channel)
-
     # -- ping -----------------------------------------------------------------------------
 
-    def ping(self, channel: str = AUTH) -> int:
+    def ping(self, channel: str = "auth") -> int:
         """Ping Bitfinex on one connection; the ``pong`` event goes to that channel's callback.
 
-        :param channel: ``"auth"`` (default) for the authenticated connection, or a subscription
-            identifier for the connection carrying it.
+        :param channel: ``"auth"`` (default) for the authenticated connection (the pong goes to
+            the auth callback), or a subscription identifier for the connection carrying it (the
+            pong goes to that subscription's callback; for a maintained book, the book callback
+            gets the ``pong`` event).
         :returns: the ping's cid, echoed in the ``pong``.
         :raises ValueError: for an unknown channel.
         """
         with self._lock:
-            known = channel in self._identifiers or (channel == AUTH and self._auth_configured)
-        if not known:
+            known = channel == AUTH and self._auth_configured
+        if not known and channel not in self._session.names:
             raise ValueError(f"ping(channel={channel!r}): no such channel; use 'auth' or one of {self.subscriptions}")
         cid = self._cids.next()
-        self._call(self._ping, channel, cid)
+        self._call(self._session.ping, channel, cid)
         return cid
-
-    def _ping(self, channel: str, cid: int) -> None:
-        if channel == AUTH:
-            auth = self._session.auth
-            if auth is not None:
-                auth.ping(cid, auth.callback, wait_for_open=True)
-            return
-        connection = self._session.location.get(channel)
-        if connection is not None:
-            target = connection.registry.get(channel)
-            connection.ping(cid, target.callback if target else None, wait_for_open=True)
 
     # -- orders ---------------------------------------------------------------------------
 
@@ -593,14 +503,14 @@ class WssClient:
         self,
         order_type: str,
         symbol: str,
-        amount: Any,
-        price: Any,
-        price_trailing: Any = None,
-        price_aux_limit: Any = None,
-        price_oco_stop: Any = None,
-        hidden: Any = 0,
+        amount: DecimalLike,
+        price: Optional[DecimalLike],
+        price_trailing: Optional[DecimalLike] = None,
+        price_aux_limit: Optional[DecimalLike] = None,
+        price_oco_stop: Optional[DecimalLike] = None,
+        hidden: Union[bool, int] = 0,
         flags: Optional[Iterable[int]] = None,
-        tif: Any = None,
+        tif: Union[str, datetime.datetime, None] = None,
         set_cid: bool = True,
     ) -> dict[str, Any]:
         """Create a new order operation (for :meth:`multi_order`), validated, without sending it.
@@ -660,14 +570,14 @@ class WssClient:
         self,
         order_type: str,
         symbol: str,
-        amount: Any,
-        price: Any,
-        price_trailing: Any = None,
-        price_aux_limit: Any = None,
-        price_oco_stop: Any = None,
-        hidden: Any = 0,
+        amount: DecimalLike,
+        price: Optional[DecimalLike],
+        price_trailing: Optional[DecimalLike] = None,
+        price_aux_limit: Optional[DecimalLike] = None,
+        price_oco_stop: Optional[DecimalLike] = None,
+        hidden: Union[bool, int] = 0,
         flags: Optional[Iterable[int]] = None,
-        tif: Any = None,
+        tif: Union[str, datetime.datetime, None] = None,
         set_cid: Literal[True] = True,
     ) -> int: ...
 
@@ -676,14 +586,14 @@ class WssClient:
         self,
         order_type: str,
         symbol: str,
-        amount: Any,
-        price: Any,
-        price_trailing: Any = None,
-        price_aux_limit: Any = None,
-        price_oco_stop: Any = None,
-        hidden: Any = 0,
+        amount: DecimalLike,
+        price: Optional[DecimalLike],
+        price_trailing: Optional[DecimalLike] = None,
+        price_aux_limit: Optional[DecimalLike] = None,
+        price_oco_stop: Optional[DecimalLike] = None,
+        hidden: Union[bool, int] = 0,
         flags: Optional[Iterable[int]] = None,
-        tif: Any = None,
+        tif: Union[str, datetime.datetime, None] = None,
         set_cid: bool = True,
     ) -> Optional[int]: ...
 
@@ -691,14 +601,14 @@ class WssClient:
         self,
         order_type: str,
         symbol: str,
-        amount: Any,
-        price: Any,
-        price_trailing: Any = None,
-        price_aux_limit: Any = None,
-        price_oco_stop: Any = None,
-        hidden: Any = 0,
+        amount: DecimalLike,
+        price: Optional[DecimalLike],
+        price_trailing: Optional[DecimalLike] = None,
+        price_aux_limit: Optional[DecimalLike] = None,
+        price_oco_stop: Optional[DecimalLike] = None,
+        hidden: Union[bool, int] = 0,
         flags: Optional[Iterable[int]] = None,
-        tif: Any = None,
+        tif: Union[str, datetime.datetime, None] = None,
         set_cid: bool = True,
     ) -> Optional[int]:
         """Create a new order: sends ``[0, "on", null, {...}]`` on the authenticated channel.
@@ -886,7 +796,7 @@ class WssClient:
         """
         names = orders.calc_requests(calculations)
         self._require_auth()
-        self._call(self._submit_calc, names)
+        self._call(self._session.submit_calc, names)
 
     def _require_auth(self) -> None:
         with self._lock:
@@ -896,16 +806,22 @@ class WssClient:
 
     def _submit(self, pending: PendingInput) -> None:
         self._require_auth()
-        self._call(self._submit_in_reactor, pending)
+        self._call(self._session.submit, pending)
 
-    def _submit_in_reactor(self, pending: PendingInput) -> None:
-        self._auth_connection().submit(pending)
 
-    def _submit_calc(self, names: list[str]) -> None:
-        self._auth_connection().submit_calc(names)
+def _endpoints(url: Optional[str]) -> tuple[str, str]:
+    """The public and authenticated endpoints: ``url``, else ``$BITFINEX_WS_URL``, else Bitfinex's.
 
-    def _auth_connection(self) -> AuthConnection:
-        auth = self._session.auth
-        if auth is None:  # authenticate() always queues its connection before any order
-            raise AssertionError("order submitted before the authenticated connection exists")
-        return auth
+    :raises TypeError, ValueError: for a ``url`` (or environment variable) that is not a
+        ``ws://`` or ``wss://`` URL with a host, naming where it came from.
+    """
+    if url is not None and not isinstance(url, str):
+        raise TypeError(f"url must be a str, not {type(url).__name__}")
+    if url:
+        parse_url(url, "url")
+        return url, url
+    override = os.environ.get(URL_ENVIRONMENT_VARIABLE)
+    if override:
+        parse_url(override, f"${URL_ENVIRONMENT_VARIABLE}")
+        return override, override
+    return PUBLIC_URL, AUTH_URL

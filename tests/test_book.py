@@ -21,8 +21,6 @@ from hypothesis import strategies as st
 from bitfinex.protocol.book import (
     HIDDEN_LEVELS,
     BookEntryError,
-    BookFeed,
-    FeedKind,
     FundingBook,
     FundingLevel,
     OrderBook,
@@ -33,6 +31,7 @@ from bitfinex.protocol.book import (
     RawTradingBook,
     TradingBook,
 )
+from bitfinex.protocol.bookfeed import BookFeed, FeedKind
 
 DATA = Path(__file__).parent / "data"
 

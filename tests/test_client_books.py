@@ -1,20 +1,20 @@
 """Maintained order books through WssClient against the local exchange: verified against every
-checksum, never handed over broken, rebuilt after a mismatch; and SEQ_ALL sequence checking."""
+checksum, never handed over broken, rebuilt after a mismatch; and SEQ_ALL sequence checking.
+
+Slow tier: maintained books wait for real checksums over a live market (5 s).
+"""
 
 from __future__ import annotations
-
-import json
 
 import pytest
 
 from bitfinex.protocol import status as st
 from bitfinex.protocol import subscriptions as subs
-from bitfinex.protocol.connection import PublicConnection
-from bitfinex.protocol.dispatch import CallbackRunner
-from bitfinex.protocol.registry import Channel
-from bitfinex.protocol.sequence import SequenceChecker
 
-from client_helpers import Inbox, is_data, sent_events, sent_frames
+from core_helpers import Recorder, Wire, make_session, subscribed
+from helpers import LIVE_MARKET, Inbox, is_data, sent_events, sent_frames
+
+pytestmark = [pytest.mark.slow, LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
 
 
 class BookWatcher:
@@ -34,7 +34,7 @@ class BookWatcher:
         })
 
 
-def test_maintained_book_is_verified_and_matches_the_exchange(exchange, make_client):
+def test_maintained_book_is_verified_and_matches_the_exchange(bitfinex_exchange, make_client):
     client, statuses = make_client()
     watcher = BookWatcher()
     client.subscribe_to_orderbook("BTCUSD", "P0", watcher, maintained=True)
@@ -45,11 +45,11 @@ def test_maintained_book_is_verified_and_matches_the_exchange(exchange, make_cli
     assert all(0 < call["depth"][0] <= 25 and 0 < call["depth"][1] <= 25 for call in calls)
     book = calls[-1]["book"]
     assert book.symbol == "tBTCUSD" and book.precision == "P0"
-    assert sent_events(exchange, "conf") == [{"event": "conf", "flags": 131072}]
+    assert sent_events(bitfinex_exchange, "conf") == [{"event": "conf", "flags": 131072}]
     assert not statuses.matching(lambda e: e.kind == st.CHECKSUM_MISMATCH)
 
 
-def test_checksum_frames_agree_for_every_precision_and_length(exchange, make_client):
+def test_checksum_frames_agree_for_every_precision_and_length(bitfinex_exchange, make_client):
     client, statuses = make_client()
     watchers = {}
     for precision in ("P0", "P1", "P2", "P3", "P4", "R0"):
@@ -64,24 +64,24 @@ def test_checksum_frames_agree_for_every_precision_and_length(exchange, make_cli
     assert not statuses.matching(lambda e: e.kind == st.CHECKSUM_MISMATCH)
 
 
-def test_a_wrong_checksum_is_reported_and_the_book_rebuilt_never_handed_over_broken(exchange, make_client):
+def test_a_wrong_checksum_is_reported_and_the_book_rebuilt_never_handed_over_broken(bitfinex_exchange, make_client):
     client, statuses = make_client()
     watcher = BookWatcher()
     identifier = client.subscribe_to_orderbook("BTCUSD", "R0", watcher, length=100, maintained=True)
     client.start()
     watcher.calls.wait_for(lambda call: True, count=3)
-    exchange.faults.corrupt_next_checksum()
+    bitfinex_exchange.faults.corrupt_next_checksum()
     event = statuses.wait_kind(st.CHECKSUM_MISMATCH, subscription=identifier)
     assert event.data["expected"] != event.data["computed"]
     statuses.wait_kind(st.RESUBSCRIBED, subscription=identifier)
     before = len(watcher.calls.items)
     watcher.calls.wait_for(lambda call: True, count=before + 5)
     assert all(call["valid"] and not call["crossed"] for call in watcher.calls.items)
-    requests = [f["event"] for f in sent_frames(exchange) if isinstance(f, dict) and f["event"] != "conf"]
+    requests = [f["event"] for f in sent_frames(bitfinex_exchange) if isinstance(f, dict) and f["event"] != "conf"]
     assert requests == ["subscribe", "unsubscribe", "subscribe"]
 
 
-def test_raw_book_callbacks_do_not_see_checksum_frames_of_a_shared_connection(exchange, make_client):
+def test_raw_book_callbacks_do_not_see_checksum_frames_of_a_shared_connection(bitfinex_exchange, make_client):
     client, _ = make_client()
     raw = Inbox("raw")
     watcher = BookWatcher()
@@ -93,7 +93,7 @@ def test_raw_book_callbacks_do_not_see_checksum_frames_of_a_shared_connection(ex
     assert not [m for m in raw.items if isinstance(m, list) and m[1] == "cs"]
 
 
-def test_sequence_check_strips_numbers_and_sees_no_gap_in_a_healthy_stream(exchange, make_client):
+def test_sequence_check_strips_numbers_and_sees_no_gap_in_a_healthy_stream(bitfinex_exchange, make_client):
     client, statuses = make_client(sequence_check=True)
     ticks, account = Inbox("ticks"), Inbox("account")
     client.authenticate(account)
@@ -106,33 +106,31 @@ def test_sequence_check_strips_numbers_and_sees_no_gap_in_a_healthy_stream(excha
     frames = [m for m in ticks.items if isinstance(m, list)]
     assert all(len(m) == (3 if isinstance(m[1], str) else 2) for m in frames)
     assert all(len(m) == 3 for m in account.items if isinstance(m, list))
-    assert {conf["flags"] for conf in sent_events(exchange, "conf")} == {65536}
+    assert {conf["flags"] for conf in sent_events(bitfinex_exchange, "conf")} == {65536}
     assert not statuses.matching(lambda e: e.kind == st.SEQUENCE_GAP)
 
 
 def test_a_sequence_gap_is_reported_and_the_connection_resynced():
-    statuses = Inbox("statuses")
-    runner = CallbackRunner(statuses)
-    connection = PublicConnection("public-1", statuses, runner, capacity=25)
-    connection.sequence = SequenceChecker()
+    statuses = Recorder()
+    session = make_session(statuses, check_sequence=True)
     spec = subs.ticker("BTCUSD")
-    received = Inbox("ticks")
-    connection.add_channel(Channel(spec, received, runner.frame_handler("ticker", received, spec.identifier)))
-    reconnects = []
-    connection.request_reconnect = reconnects.append
-    connection.opened(lambda data: True)
-    connection.received(json.dumps({"event": "subscribed", "channel": "ticker", "chanId": 5, "subId": spec.identifier}).encode())
-    connection.received(b"[5,[1,2,3],1]")
+    received = Recorder()
+    session.subscribe(spec, received)
+    connection = session.public[0]
+    wire = Wire()
+    connection.opened(wire)
+    subscribed(connection, wire, spec, 5)
+    connection.received(b"[5,[1,2,3,4,5,6,7,8,9,10],1]")
     connection.received(b'[5,"hb",2]')
-    connection.received(b"[5,[4,5,6],4]")
-    assert [m for m in received.items if isinstance(m, list)] == [[5, [1, 2, 3]]]
-    gap = statuses.wait_kind(st.SEQUENCE_GAP)
+    connection.received(b"[5,[4,5,6,7,8,9,10,11,12,13],4]")
+    assert [m for m in received if isinstance(m, list)] == [[5, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]]]
+    [gap] = [e for e in statuses if e.kind == st.SEQUENCE_GAP]
     assert gap.data["expected"] == 3 and gap.data["received"] == 4
-    assert reconnects == ["sequence gap: frames were lost"]
+    assert wire.reconnects == ["sequence gap: frames were lost"]
 
 
 @pytest.mark.parametrize("bad", [dict(maintained="yes")])
-def test_maintained_must_be_a_bool(exchange, make_client, bad):
+def test_maintained_must_be_a_bool(bitfinex_exchange, make_client, bad):
     client, _ = make_client()
     with pytest.raises(TypeError, match="maintained"):
         client.subscribe_to_orderbook("BTCUSD", "P0", print, **bad)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pytest
 
-from bitfinex.protocol.book import BookFeed, FeedKind, OrderBook, PriceLevel, RawOrder
+from bitfinex.protocol.book import OrderBook, PriceLevel, RawOrder
+from bitfinex.protocol.bookfeed import BookFeed, FeedKind
 from bitfinex.protocol.checksum import checksum_text
 from bitfinex.protocol.codec import loads
 from bitfinex.protocol.sequence import SequenceChecker

@@ -14,50 +14,47 @@ from bitfinex.protocol.sequence import (
     PUBLIC,
     SequenceChecker,
     SequenceGap,
-    SequenceNumbers,
-    sequence_numbers,
-    strip_sequence_numbers,
 )
 
 ORDER = [1185815098, None, 1575287436979, "tETHUSD", 1575287438515, 1575287438515, -2.5, -2.5]
 
 
 @pytest.mark.parametrize(
-    ("frame", "numbers", "stripped"),
+    ("frame", "public", "auth", "stripped"),
     [
-        ([232949, [60400, 76.1, 60406], 1], SequenceNumbers(2, 1, None), [232949, [60400, 76.1, 60406]]),
-        ([204928, "hb", 127], SequenceNumbers(2, 127, None), [204928, "hb"]),
-        ([204928, [2e-8, 0, 1], 50], SequenceNumbers(2, 50, None), [204928, [2e-8, 0, 1]]),
-        ([17082, "cs", -1323872376, 9], SequenceNumbers(3, 9, None), [17082, "cs", -1323872376]),
-        ([31, "te", [1, 2, 3.5, 4], 10], SequenceNumbers(3, 10, None), [31, "te", [1, 2, 3.5, 4]]),
-        ([0, "on", ORDER, 11, 3], SequenceNumbers(3, 11, 3), [0, "on", ORDER]),
-        ([0, "os", [], 12, 0], SequenceNumbers(3, 12, 0), [0, "os", []]),
-        ([0, "n", [1, "on-req"], 13], SequenceNumbers(3, 13, None), [0, "n", [1, "on-req"]]),
-        ([0, "hb", 14], SequenceNumbers(2, 14, None), [0, "hb"]),
-        ([0, "hb"], SequenceNumbers(2, None, None), [0, "hb"]),
-        ([232949, [60400, 76.1]], SequenceNumbers(2, None, None), [232949, [60400, 76.1]]),
-        ([17082, "cs", -1323872376], SequenceNumbers(3, None, None), [17082, "cs", -1323872376]),
-        ([5], SequenceNumbers(1, None, None), [5]),
+        ([232949, [60400, 76.1, 60406], 1], 1, None, [232949, [60400, 76.1, 60406]]),
+        ([204928, "hb", 127], 127, None, [204928, "hb"]),
+        ([204928, [2e-8, 0, 1], 50], 50, None, [204928, [2e-8, 0, 1]]),
+        ([17082, "cs", -1323872376, 9], 9, None, [17082, "cs", -1323872376]),
+        ([31, "te", [1, 2, 3.5, 4], 10], 10, None, [31, "te", [1, 2, 3.5, 4]]),
+        ([0, "on", ORDER, 11, 3], 11, 3, [0, "on", ORDER]),
+        ([0, "os", [], 12, 0], 12, None, [0, "os", []]),
+        ([0, "n", [1, "on-req"], 13], 13, None, [0, "n", [1, "on-req"]]),
+        ([0, "hb", 14], 14, None, [0, "hb"]),
+        ([0, "hb"], None, None, [0, "hb"]),
+        ([232949, [60400, 76.1]], None, None, [232949, [60400, 76.1]]),
+        ([17082, "cs", -1323872376], None, None, [17082, "cs", -1323872376]),
+        ([5], None, None, [5]),
     ],
 )
 def test_numbers_are_read_by_position_and_stripped(
-    frame: list[Any], numbers: SequenceNumbers, stripped: list[Any]
+    frame: list[Any], public: Any, auth: Any, stripped: list[Any]
 ) -> None:
-    assert sequence_numbers(frame) == numbers
-    copied = copy.deepcopy(frame)
-    assert strip_sequence_numbers(copied) is copied
-    assert copied == stripped
+    checker = SequenceChecker()
     checked = copy.deepcopy(frame)
-    SequenceChecker().check(checked, strip=True)
+    assert checker.check(checked, strip=True) is None
     assert checked == stripped
+    assert (checker.last_public, checker.last_auth) == (public, auth)
+    unstripped = copy.deepcopy(frame)
+    SequenceChecker().check(unstripped)
+    assert unstripped == frame
 
 
 def test_events_have_no_numbers() -> None:
     event = {"event": "info", "version": 2}
     assert SequenceChecker().check(event, strip=True) is None
-    assert strip_sequence_numbers(event) is event
     assert event == {"event": "info", "version": 2}
-    assert sequence_numbers([]) == SequenceNumbers(0, None, None)
+    assert SequenceChecker().check([]) is None
 
 
 def test_public_counter_spans_channels_and_heartbeats() -> None:

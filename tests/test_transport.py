@@ -3,6 +3,8 @@ reactor, TLS verification, and close/abort behaviour.
 
 If an autobahn upgrade changes an internal the tuned protocol uses, the tests in the first
 section fail and name it.
+
+Slow tier: the fast frame path fed a byte at a time over loopback (3 s), and a subprocess.
 """
 
 from __future__ import annotations
@@ -22,14 +24,15 @@ from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerPr
 from autobahn.websocket import protocol as autobahn_protocol
 
 from bitfinex.protocol.connection import PublicConnection
-from bitfinex.protocol.dispatch import CallbackRunner
 from bitfinex.protocol.pacing import Backoff, RateLimiter
-from bitfinex.testing import LocalExchange
 from bitfinex.transport.link import Link
 from bitfinex.transport.reactor import ReactorThread, bind_timers
 from bitfinex.transport.websocket import BitfinexClientFactory
 
-from client_helpers import KEY, SECRET, Inbox, is_data, is_event, wait_until
+from core_helpers import make_session
+from helpers import Inbox, is_data, is_event
+
+pytestmark = pytest.mark.slow
 
 # -- autobahn internals --------------------------------------------------------------------
 
@@ -96,7 +99,9 @@ def linked_to(server_protocol: type, **factory_settings: object) -> Iterator[tup
     client_thread = ReactorThread(name="test-client")
     client_thread.start()
     statuses = Inbox("statuses")
-    core = PublicConnection("public-1", statuses, CallbackRunner(statuses), capacity=25)
+    session = make_session(statuses)
+    core = PublicConnection("public-1", capacity=25, events=session, report=statuses, runner=session.runner,
+                            clock=client_thread.reactor.seconds)
     link = Link(core, f"ws://127.0.0.1:{port.getHost().port}", client_thread.reactor, statuses,
                 Backoff(0.05, 0.1), RateLimiter(10, 1.0), None, lambda: 1, on_text=lambda data: core.received(data))
     try:
@@ -145,7 +150,7 @@ class _RawBytesServer(WebSocketServerProtocol):
     """Writes RAW_STREAM straight to the socket in chunks of ``chunk`` bytes, one per reactor turn."""
 
     chunk = 1
-    pongs: list[bytes]
+    pongs: Inbox
 
     def onOpen(self) -> None:
         self.pongs = self.factory.pongs
@@ -157,18 +162,20 @@ class _RawBytesServer(WebSocketServerProtocol):
             self.factory.reactor.callLater(0, self._write_from, offset + self.factory.chunk)
 
     def onPong(self, payload: bytes) -> None:
-        self.pongs.append(payload)
+        self.pongs(payload)
 
 
 @pytest.mark.parametrize("chunk", [1, 7, 1000, len(RAW_STREAM)])
 def test_fast_frame_path_reads_every_frame_however_the_bytes_arrive(chunk):
     texts = Inbox("texts")
-    with linked_to(_RawBytesServer, chunk=chunk, pongs=[]) as (core, factory, connect):
+    pongs = Inbox("pongs")
+    with linked_to(_RawBytesServer, chunk=chunk, pongs=pongs) as (core, _, connect):
         core.received = texts  # what the protocol hands over, byte for byte
         connect()
         texts.wait_for(lambda m: m == EXPECTED_TEXTS[-1], timeout=30)
         assert texts.items == EXPECTED_TEXTS
-        wait_until(lambda: factory.pongs == [b"ping-1"], what="autobahn answered the ping")
+        assert pongs.wait_for(lambda _: True) == b"ping-1"  # autobahn answered the ping
+        assert pongs.items == [b"ping-1"]
 
 
 def test_autobahn_keeps_the_buffer_and_frame_state_the_fast_path_reads():
@@ -186,9 +193,10 @@ def test_client_lifecycle_never_installs_the_global_reactor():
         import sys, threading
         from bitfinex import WssClient
         from bitfinex.testing import LocalExchange
-        with LocalExchange(key="k", secret="s", heartbeat_interval=0.2) as exchange:
+        from bitfinex.testing.pytest_plugin import FIXTURE_DEFAULTS
+        with LocalExchange(**{**FIXTURE_DEFAULTS, "heartbeat_interval": 0.2}) as exchange:
             got = threading.Event()
-            client = WssClient("k", "s", url=exchange.url, heartbeat_timeout=1.0)
+            client = WssClient(exchange.key, exchange.secret, url=exchange.url, heartbeat_timeout=1.0)
             client.authenticate(lambda m: isinstance(m, list) and m[1] == "n" and got.set())
             client.subscribe_to_ticker("BTCUSD", print)
             client.start()
@@ -206,34 +214,31 @@ def test_client_lifecycle_never_installs_the_global_reactor():
 # -- TLS ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def tls_exchange(no_leaks):
-    with LocalExchange(key=KEY, secret=SECRET, heartbeat_interval=0.5, tls=True) as running:
-        yield running
-
-
-def test_a_self_signed_server_is_refused_without_its_ca(tls_exchange, no_leaks):
+@pytest.mark.bitfinex_exchange(tls=True, heartbeat_interval=0.5)
+def test_a_self_signed_server_is_refused_without_its_ca(no_leaks, bitfinex_exchange):
     from bitfinex import WssClient
 
     statuses = Inbox("statuses")
-    client = WssClient(url=tls_exchange.url, status_callback=statuses, max_retries=1, reconnect_base=0.05)
+    client = WssClient(url=bitfinex_exchange.url, status_callback=statuses, max_retries=1, reconnect_base=0.05)
     ticks = Inbox("ticks")
     try:
         client.subscribe_to_ticker("BTCUSD", ticks)
         client.start()
         event = statuses.wait_kind("disconnected")
         assert "certificate" in event.reason.lower() or "verify" in event.reason.lower(), event.reason
-        statuses.wait_for(lambda e: e.kind == "server_error" and "gave up" in e.reason)
+        statuses.wait_kind("gave_up", attempt=2)
         assert ticks.items == []
     finally:
         client.stop()
 
 
-def test_with_its_ca_passed_explicitly_the_tls_server_is_trusted(tls_exchange):
+@pytest.mark.bitfinex_exchange(tls=True, heartbeat_interval=0.5)
+def test_with_its_ca_passed_explicitly_the_tls_server_is_trusted(no_leaks, bitfinex_exchange):
     from bitfinex import WssClient
 
-    assert tls_exchange.url.startswith("wss://")
-    client = WssClient(KEY, SECRET, url=tls_exchange.url, ca_file=tls_exchange.ca_path)
+    assert bitfinex_exchange.url.startswith("wss://")
+    exchange = bitfinex_exchange
+    client = WssClient(exchange.key, exchange.secret, url=exchange.url, ca_file=exchange.ca_path)
     account, ticks = Inbox("account"), Inbox("ticks")
     try:
         client.authenticate(account)

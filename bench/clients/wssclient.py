@@ -10,7 +10,7 @@ its ``on-req`` notification and → its ``on`` message at the auth callback. It 
 all, so every run meets the same (empty) account.
 
 With ``maintain_book`` the book callback keeps an order book with every ``cs`` checksum
-verified: :class:`bitfinex.protocol.book.BookFeed`, the code ``subscribe_to_orderbook(...,
+verified: :class:`bitfinex.protocol.bookfeed.BookFeed`, the code ``subscribe_to_orderbook(...,
 maintained=True)`` runs, fed here from the raw-frame callback so the row can count every
 update it applied (the built-in path hands its callback the book only after each verified
 checksum).
@@ -25,7 +25,8 @@ from typing import Any, Optional
 
 from bitfinex import WssClient
 from bitfinex.protocol import codec
-from bitfinex.protocol.book import BookFeed, FeedKind, OrderBook
+from bitfinex.protocol.book import OrderBook
+from bitfinex.protocol.bookfeed import BookFeed, FeedKind
 
 from bench.harness import ORDERS_RUN, ClientPlan, Probe, latency_summary, raw_frame_callback
 from bench.wire import Subscription

@@ -79,7 +79,7 @@ class CalcThrottle:
 class OrderPipeline:
     """Queues of order inputs and ``calc`` requests for the authenticated connection.
 
-    :param clock: monotonic seconds, for the calc throttle.
+    :param clock: the shell's clock in seconds (the reactor's), for the calc throttle.
     """
 
     def __init__(self, clock: Callable[[], float], throttle: Optional[CalcThrottle] = None) -> None:
@@ -87,8 +87,6 @@ class OrderPipeline:
         self.throttle = throttle or CalcThrottle()
         self.orders: collections.deque[PendingInput] = collections.deque()
         self.calcs: collections.deque[list[str]] = collections.deque()
-        self.written = 0
-        """How many inputs have been written so far."""
         self.unconfirmed: dict[int, PendingInput] = {}
         """Written inputs, by cid, that the exchange has not answered yet."""
 
@@ -114,7 +112,6 @@ class OrderPipeline:
             if not write(dumps(orders[0].message)):
                 return None
             pending = orders.popleft()
-            self.written += 1
             for cid in pending.cids:
                 self.unconfirmed[cid] = pending
         calcs = self.calcs
@@ -128,7 +125,6 @@ class OrderPipeline:
             if not write(dumps(calc_message(batch))):
                 return None
             self.throttle.record(now, len(batch))
-            self.written += 1
             if len(batch) == len(head):
                 calcs.popleft()
             else:

@@ -1,30 +1,28 @@
-"""The channels of one connection and their states.
+"""The channels of one connection: their states and the ``chanId`` route table.
 
-Each subscription moves ``PENDING`` (waiting for an open connection) → ``REQUESTED``
-(``subscribe`` sent) → ``ACTIVE`` (``subscribed`` received; frames route by its ``chanId``) and,
-when the user ends it, ``UNSUBSCRIBING`` until the server confirms. A lost connection sends every
-live channel back to ``PENDING`` so it is requested again, with the same spec and callback, on the
-next connection; ``chanId`` values are per connection and never reused across one.
+Each subscription is a :class:`Channel` whose life follows
+:data:`~bitfinex.protocol.states.CHANNEL_TRANSITIONS`; the :class:`ChannelRegistry` of a
+connection moves channels through that table and keeps :attr:`ChannelRegistry.routes`, the
+``chanId`` → frame handler dict the receive path looks every frame up in, exactly in step:
+a channel's ``chanId`` is routed while, and only while, it is ``ACTIVE``. ``chanId`` values
+are per connection and never reused across one.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Optional
 
-from bitfinex.protocol.dispatch import Callback, FrameHandler
+from bitfinex.protocol.callbacks import Callback
+from bitfinex.protocol.states import ChannelEvent, ChannelState, StateMachine, channel_machine
 from bitfinex.protocol.subscriptions import SubscriptionSpec
 
+FrameHandler = Callable[[list[Any]], None]
+"""The route of one channel: takes each decoded frame of its ``chanId``.
 
-class ChannelState(enum.Enum):
-    """Where a channel is in its life on a connection."""
-
-    PENDING = "pending"
-    REQUESTED = "requested"
-    ACTIVE = "active"
-    UNSUBSCRIBING = "unsubscribing"
+It raises :class:`~bitfinex.protocol.shapes.FrameShapeError` for a frame whose shape the
+channel does not carry (the connection drops and logs it); anything else it raises is a bug."""
 
 
 @dataclasses.dataclass(eq=False)
@@ -32,13 +30,15 @@ class Channel:
     """One subscription on one connection.
 
     :param spec: what is subscribed.
-    :param callback: receives the channel's events (``subscribed``, ``unsubscribed``, ``error``,
-        ``pong``); ``None`` for none.
-    :param handler: the per-frame route for this channel's ``chanId``.
+    :param callback: receives the channel's events (``subscribed``, ``unsubscribed``,
+        ``error``) and the ``pong`` of a ``ping`` on it; ``None`` for none.
+    :param handler: the route of the channel's frames.
     :param conf_flags: ``conf`` flags the channel needs on its connection (OB_CHECKSUM for a
         maintained book).
-    :param on_activate: called each time the channel goes live (a maintained book waits for
-        its new snapshot).
+    :param on_activate: called each time the channel goes live (a maintained book then waits
+        for its new snapshot).
+    :param events_to_callback: whether ``subscribed``/``unsubscribed``/``error`` events go to
+        ``callback`` (a maintained book's callback takes books, not events).
     """
 
     spec: SubscriptionSpec
@@ -46,26 +46,41 @@ class Channel:
     handler: FrameHandler
     conf_flags: int = 0
     on_activate: Optional[Callable[[], None]] = None
-    state: ChannelState = ChannelState.PENDING
+    events_to_callback: bool = True
+    machine: StateMachine[ChannelState, ChannelEvent] = dataclasses.field(init=False)
     chan_id: Optional[int] = None
     requested_at: Optional[float] = None
     times_subscribed: int = 0
-    cancel_when_subscribed: bool = False
-    resubscribe_when_unsubscribed: bool = False
+
+    def __post_init__(self) -> None:
+        self.machine = channel_machine(self.spec.identifier)
 
     @property
     def identifier(self) -> str:
         """The subscription's identifier."""
         return self.spec.identifier
 
+    @property
+    def state(self) -> ChannelState:
+        """Where the channel is (see :mod:`bitfinex.protocol.states`)."""
+        return self.machine.state
+
+    @property
+    def event_callback(self) -> Optional[Callback]:
+        """Where the channel's ``subscribed``/``unsubscribed``/``error`` events go."""
+        return self.callback if self.events_to_callback else None
+
+
+_AWAITING_UNSUBSCRIBED = frozenset((ChannelState.UNSUBSCRIBING, ChannelState.RESUBSCRIBING))
+
 
 class ChannelRegistry:
-    """The channels of one connection: lookups by identifier and the ``chanId`` route table."""
+    """The channels of one connection, by identifier, and the ``chanId`` route table."""
 
     def __init__(self) -> None:
         self.channels: dict[str, Channel] = {}
         self.routes: dict[int, FrameHandler] = {}
-        """``chanId`` → frame handler: the hot-path table."""
+        """``chanId`` → frame handler of every ``ACTIVE`` channel: the hot-path table."""
 
     def __len__(self) -> int:
         return len(self.channels)
@@ -81,79 +96,73 @@ class ChannelRegistry:
         return self.channels.get(identifier)
 
     def add(self, channel: Channel) -> None:
-        """Add a channel in the ``PENDING`` state."""
-        channel.state = ChannelState.PENDING
-        channel.chan_id = None
+        """Take a new (``PENDING``) channel."""
         self.channels[channel.identifier] = channel
 
-    def remove(self, channel: Channel) -> None:
-        """Forget a channel and its route."""
-        self.channels.pop(channel.identifier, None)
-        if channel.chan_id is not None and self.routes.get(channel.chan_id) is channel.handler:
-            del self.routes[channel.chan_id]
-        channel.chan_id = None
+    def fire(self, channel: Channel, event: ChannelEvent, now: Optional[float] = None) -> ChannelState:
+        """Move ``channel`` through ``event`` and keep the routes and the registry in step.
 
-    def requested(self, channel: Channel, now: float) -> None:
-        """Mark that ``subscribe`` was sent for ``channel`` at ``now``."""
-        channel.state = ChannelState.REQUESTED
-        channel.requested_at = now
+        :param now: the clock's time, for an event that sends a request (``SEND``, and ``END``
+            or ``REBUILD`` of an ``ACTIVE`` channel, which send ``unsubscribe``): it dates the
+            request, so one left unanswered can be noticed.
+        :returns: the new state; an ``ENDED`` channel is no longer in the registry.
+        :raises ~bitfinex.protocol.states.IllegalTransition: for an event the channel's state
+            does not allow.
+        """
+        was_active = channel.state is ChannelState.ACTIVE
+        state = channel.machine.fire(event)
+        chan_id = channel.chan_id
+        if was_active and chan_id is not None and self.routes.get(chan_id) is channel.handler:
+            del self.routes[chan_id]
+        if state is ChannelState.REQUESTED or (was_active and state in _AWAITING_UNSUBSCRIBED):
+            channel.requested_at = now
+        elif state is ChannelState.PENDING or state is ChannelState.ENDED:
+            channel.chan_id = None
+            channel.requested_at = None
+        if state is ChannelState.ENDED:
+            self.channels.pop(channel.identifier, None)
+        return state
+
+    def activate(self, channel: Channel, chan_id: int, now: float) -> ChannelState:
+        """Apply a ``subscribed`` answer giving ``chan_id``: route it if the channel is now ``ACTIVE``
+        (a channel the user ended meanwhile goes ``UNSUBSCRIBING`` instead: its ``unsubscribe``,
+        sent now, is dated ``now``)."""
+        channel.chan_id = chan_id
+        state = channel.machine.fire(ChannelEvent.SUBSCRIBED)
+        if state is ChannelState.ACTIVE:
+            channel.requested_at = None
+            channel.times_subscribed += 1
+            self.routes[chan_id] = channel.handler
+        else:
+            channel.requested_at = now
+        return state
 
     def oldest_request(self) -> Optional[float]:
-        """When the oldest still unanswered ``subscribe`` was sent, if any is."""
-        times = [
-            c.requested_at for c in self.channels.values()
-            if c.state is ChannelState.REQUESTED and c.requested_at is not None
-        ]
+        """When the oldest still unanswered ``subscribe`` or ``unsubscribe`` was sent, if any is."""
+        times = [c.requested_at for c in self.channels.values() if c.requested_at is not None]
         return min(times) if times else None
-
-    def activate(self, channel: Channel, chan_id: int) -> None:
-        """Route ``chan_id`` to ``channel`` after its ``subscribed`` event."""
-        channel.state = ChannelState.ACTIVE
-        channel.chan_id = chan_id
-        channel.times_subscribed += 1
-        self.routes[chan_id] = channel.handler
-
-    def deactivate(self, channel: Channel) -> None:
-        """Stop routing ``channel``'s frames and mark it ``UNSUBSCRIBING``."""
-        if channel.chan_id is not None and self.routes.get(channel.chan_id) is channel.handler:
-            del self.routes[channel.chan_id]
-        channel.state = ChannelState.UNSUBSCRIBING
-
-    def replace_handler(self, channel: Channel, handler: FrameHandler) -> None:
-        """Give ``channel`` a new frame handler (and route to it if it is live)."""
-        if channel.chan_id is not None and self.routes.get(channel.chan_id) is channel.handler:
-            self.routes[channel.chan_id] = handler
-        channel.handler = handler
 
     def awaiting(self, event: Mapping[str, Any]) -> Optional[Channel]:
         """Return the requested channel a ``subscribed``/``error`` event answers, if any."""
         for channel in self.channels.values():
-            if channel.state is ChannelState.REQUESTED and channel.spec.matches(event):
+            if channel.state in (ChannelState.REQUESTED, ChannelState.CANCELLING) and channel.spec.matches(event):
                 return channel
         return None
 
     def by_chan_id(self, chan_id: object) -> Optional[Channel]:
-        """Return the channel that holds ``chan_id`` (live or unsubscribing)."""
+        """Return the channel that holds ``chan_id`` (live or being unsubscribed)."""
         for channel in self.channels.values():
             if channel.chan_id == chan_id:
                 return channel
         return None
 
     def connection_lost(self) -> list[Channel]:
-        """Reset for a new connection; return the channels that ended with it.
-
-        Live and requested channels go back to ``PENDING``; channels the user was ending (or had
-        cancelled before their ``subscribed`` arrived) are dropped, since a closed connection
-        ends every subscription on the server.
-        """
+        """Move every channel through ``CONNECTION_LOST``; return the ones that ended with it
+        (those the user was ending: a closed connection ends every subscription on the server).
+        The others are ``PENDING``, to be requested again on the next connection."""
         self.routes.clear()
         ended = []
         for channel in list(self.channels.values()):
-            channel.chan_id = None
-            channel.resubscribe_when_unsubscribed = False
-            if channel.state is ChannelState.UNSUBSCRIBING or channel.cancel_when_subscribed:
-                del self.channels[channel.identifier]
+            if self.fire(channel, ChannelEvent.CONNECTION_LOST) is ChannelState.ENDED:
                 ended.append(channel)
-            else:
-                channel.state = ChannelState.PENDING
         return ended

@@ -28,14 +28,13 @@ a channel-0 frame is ``msg[1:3]`` (``msg[1:2]`` for ``"hb"``), and every integer
 payload is a sequence number.
 
 Callbacks should see frames in the shape they have without ``SEQ_ALL``, so the seed's contract
-holds whatever the flags: ``check(msg, strip=True)`` (or :func:`strip_sequence_numbers`) removes
+holds whatever the flags: ``check(msg, strip=True)`` removes
 the trailing numbers from the frame in place, after reading them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, NamedTuple, Optional, TypeVar
+from typing import Any, NamedTuple, Optional
 
 from bitfinex.protocol.constants import AUTH_CHANNEL_ID, HEARTBEAT
 
@@ -44,9 +43,6 @@ __all__ = [
     "PUBLIC",
     "SequenceChecker",
     "SequenceGap",
-    "SequenceNumbers",
-    "sequence_numbers",
-    "strip_sequence_numbers",
 ]
 
 PUBLIC = "public"
@@ -54,9 +50,6 @@ PUBLIC = "public"
 
 AUTH = "auth"
 """Name of the account-event counter of channel 0 (:attr:`SequenceGap.stream`)."""
-
-_Frame = TypeVar("_Frame")
-
 
 class SequenceGap(NamedTuple):
     """A frame whose sequence number is not the one expected: frames were lost or reordered."""
@@ -74,54 +67,6 @@ class SequenceGap(NamedTuple):
     def missing(self) -> int:
         """How many numbers were skipped; zero or negative for a repeated or older number."""
         return self.received - self.expected
-
-
-class SequenceNumbers(NamedTuple):
-    """The trailing sequence numbers of one frame, as :func:`sequence_numbers` reads them."""
-
-    payload_length: int
-    """How many leading elements are the frame itself (channel id, type, payload)."""
-    public: Optional[int]
-    """``PUB_SEQ`` if the frame has it (for a one-number channel-0 frame: the number)."""
-    auth: Optional[int]
-    """``AUTH_SEQ`` if the frame has two trailing numbers (channel 0 only)."""
-
-
-def _payload_length(msg: Sequence[Any]) -> int:
-    kind = msg[1]
-    if msg[0] == AUTH_CHANNEL_ID:
-        return 2 if kind == HEARTBEAT else 3
-    return 3 if type(kind) is str and kind != HEARTBEAT else 2
-
-
-def sequence_numbers(msg: Sequence[Any]) -> SequenceNumbers:
-    """Read the trailing sequence numbers of a frame without changing it.
-
-    :param msg: a decoded data frame ``[CHAN_ID, ...]``. Anything else (an event dict, a frame
-        shorter than two elements) has no numbers: ``SequenceNumbers(len(msg), None, None)``.
-    """
-    if type(msg) is not list or len(msg) < 2:
-        return SequenceNumbers(len(msg), None, None)
-    end = _payload_length(msg)
-    trailing = [value for value in msg[end:] if type(value) is int]
-    if len(trailing) >= 2 and msg[0] == AUTH_CHANNEL_ID and msg[1] != HEARTBEAT:
-        return SequenceNumbers(min(end, len(msg)), trailing[-2], trailing[-1])
-    if trailing:
-        return SequenceNumbers(min(end, len(msg)), trailing[-1], None)
-    return SequenceNumbers(min(end, len(msg)), None, None)
-
-
-def strip_sequence_numbers(msg: _Frame) -> _Frame:
-    """Remove the trailing sequence numbers of a data frame, in place, and return the frame.
-
-    :param msg: a decoded frame; frames without numbers, and events (dicts), are returned
-        unchanged.
-    """
-    if isinstance(msg, list) and len(msg) >= 2:
-        end = _payload_length(msg)
-        if len(msg) > end:
-            del msg[end:]
-    return msg
 
 
 class SequenceChecker:

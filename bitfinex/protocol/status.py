@@ -20,6 +20,10 @@ DISCONNECTED = "disconnected"
 """A connection closed (``reason``: why)."""
 RECONNECTING = "reconnecting"
 """A connection will be retried (``attempt``: 1, 2, ...; ``delay``: seconds until it is)."""
+GAVE_UP = "gave_up"
+"""A connection stopped retrying after ``max_retries`` failed attempts in a row (``attempt``:
+how many). It comes back when it is needed again: a new subscription (public connections) or
+``authenticate()`` called again (the authenticated one)."""
 AUTHENTICATED = "authenticated"
 """The server accepted the ``auth`` event."""
 AUTH_FAILED = "auth_failed"
@@ -50,6 +54,10 @@ CHECKSUM_MISMATCH = "checksum_mismatch"
 """A maintained book failed its checksum; it is being rebuilt (``subscription``)."""
 SEQUENCE_GAP = "sequence_gap"
 """SEQ_ALL numbering skipped (``data``: expected and received); the connection is resynced."""
+INTERNAL_ERROR = "internal_error"
+"""A bug in this library while handling a frame (logged with its traceback; ``reason``: the
+exception, ``subscription``: the channel, if any). The channel is recovered: a public one is
+resubscribed, the authenticated connection reconnects."""
 CALLBACK_ERROR = "callback_error"
 """A user callback raised; the stream goes on (``subscription``, ``reason``)."""
 SLOW_CALLBACK = "slow_callback"
@@ -61,8 +69,9 @@ CLOSED_BY_CLIENT = "closed by the client"
 """The ``reason`` of a ``disconnected`` event for a connection the client closed itself."""
 
 WARNING_KINDS = frozenset(
-    (AUTH_FAILED, DISCONNECTED, RECONNECTING, SUBSCRIPTION_FAILED, PAUSED, SERVER_ERROR,
-     ORDER_NOT_SENT, ORDER_UNCONFIRMED, CHECKSUM_MISMATCH, SEQUENCE_GAP, CALLBACK_ERROR, SLOW_CALLBACK)
+    (AUTH_FAILED, DISCONNECTED, RECONNECTING, GAVE_UP, SUBSCRIPTION_FAILED, PAUSED, SERVER_ERROR,
+     ORDER_NOT_SENT, ORDER_UNCONFIRMED, CHECKSUM_MISMATCH, SEQUENCE_GAP, INTERNAL_ERROR, CALLBACK_ERROR,
+     SLOW_CALLBACK)
 )
 
 

@@ -49,11 +49,6 @@ def trading_symbol(symbol: object, name: str = "symbol") -> str:
     return normalized
 
 
-def pair_of(symbol: str) -> str:
-    """Return the pair without its prefix (``"tBTCUSD"`` → ``"BTCUSD"``)."""
-    return symbol[1:]
-
-
 def normalize_timeframe(timeframe: object) -> str:
     """Return the protocol's candle timeframe (the seed's ``"7D"`` is the protocol's ``"1W"``).
 

@@ -1,18 +1,22 @@
 """Keeping one connection up: connect, reconnect with backoff, watch for silence, close.
 
-A :class:`Link` owns the socket side of one :class:`~bitfinex.protocol.connection.ConnectionCore`.
-It connects (TLS verified for ``wss://``), reconnects after every unexpected close with
-exponential backoff and jitter, never faster than Bitfinex's connection-rate limit, and treats a
-connection that has received nothing for ``heartbeat_timeout`` seconds as dead (after a ``ping``
-at half that time got no answer either), as it does one whose ``subscribe`` or ``auth`` went
-unanswered that long (the answer was lost: frames for an unknown channel would keep it
-"alive"). Everything here runs on the reactor thread.
+A :class:`Link` owns the socket side of one :class:`~bitfinex.protocol.connection.ConnectionCore`
+and follows :data:`~bitfinex.protocol.states.LINK_TRANSITIONS`. It connects (TLS verified for
+``wss://``), reconnects after every unexpected close with exponential backoff and jitter, never
+faster than Bitfinex's connection-rate limit, gives up after ``max_retries`` failed attempts in
+a row (until it is revived), and treats a connection that has received nothing for
+``heartbeat_timeout`` seconds as dead (after a ``ping`` at half that time got no answer
+either), as it does one whose ``subscribe`` or ``auth`` went unanswered that long (the answer
+was lost: frames for an unknown channel would keep it "alive").
+
+Time comes from the reactor alone (``reactor.seconds`` and ``reactor.callLater``), the same
+clock the connection core was given, so a ``twisted.internet.task.Clock`` drives every timer in
+tests. Everything here runs on the reactor thread.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from typing import Any, Optional, cast
 from urllib.parse import urlparse
@@ -24,6 +28,7 @@ from twisted.protocols.tls import TLSMemoryBIOFactory
 from bitfinex.protocol import status as st
 from bitfinex.protocol.connection import ConnectionCore
 from bitfinex.protocol.pacing import Backoff, RateLimiter
+from bitfinex.protocol.states import LinkEvent, LinkState, link_machine
 from bitfinex.transport.tls import CaSource, client_tls
 from bitfinex.transport.websocket import BitfinexClientFactory, BitfinexClientProtocol
 
@@ -31,14 +36,34 @@ log = logging.getLogger("bitfinex.transport")
 
 STABLE_AFTER = 10.0
 """Seconds a connection must stay up for the backoff to start over."""
+CONNECT_TIMEOUT = 10.0
+"""Seconds a TCP connect may take."""
+
+
+def parse_url(url: str, name: str = "url") -> tuple[str, str, int]:
+    """Read a WebSocket URL as ``(scheme, host, port)``; the port defaults to 443 for ``wss``
+    and 80 for ``ws``.
+
+    :param name: where the URL came from, for the error message (``"url"``, ``"$BITFINEX_WS_URL"``).
+    :raises ValueError: unless it is ``ws://HOST[:PORT][/PATH]`` or ``wss://...`` with a valid port.
+    """
+    try:
+        parsed = urlparse(url)
+        port = parsed.port
+    except ValueError as error:
+        raise ValueError(f"{name} {url!r} is not a WebSocket URL: {error}") from None
+    if parsed.scheme not in ("ws", "wss") or not parsed.hostname:
+        raise ValueError(f"{name} must be ws://HOST[:PORT]/PATH or wss://HOST[:PORT]/PATH, got {url!r}")
+    return parsed.scheme, parsed.hostname, port or (443 if parsed.scheme == "wss" else 80)
 
 
 class Link:
-    """One connection kept alive on a reactor.
+    """One connection kept alive on a reactor; the :class:`~bitfinex.protocol.connection.Transport`
+    its core writes through while the socket is open.
 
     :param core: the connection's protocol state.
     :param url: ``ws://`` or ``wss://`` URL.
-    :param reactor: the reactor to run on.
+    :param reactor: the reactor to run on; its ``seconds()`` is the clock.
     :param report: where status events go.
     :param backoff: reconnect delays.
     :param limiter: connection-rate limit shared by the links of the same kind.
@@ -49,6 +74,7 @@ class Link:
     :param max_retries: give up after this many failed attempts in a row (``None``: never).
     :param on_text: receives every text message instead of ``core.received`` (which it must
         hand them on to), e.g. a :class:`~bitfinex.recording.FrameRecorder` wrapper.
+    :raises ValueError: for a URL that is not ``ws://`` or ``wss://`` with a host.
     """
 
     def __init__(
@@ -75,22 +101,21 @@ class Link:
         self.heartbeat_timeout = heartbeat_timeout
         self.next_cid = next_cid
         self.max_retries = max_retries
-        parsed = urlparse(url)
-        if parsed.scheme not in ("ws", "wss") or not parsed.hostname:
-            raise ValueError(f"url must be ws://HOST[:PORT]/PATH or wss://..., got {url!r}")
-        self.host = parsed.hostname
-        self.port = parsed.port or (443 if parsed.scheme == "wss" else 80)
-        self.tls = client_tls(self.host, ca) if parsed.scheme == "wss" else None
+        scheme, self.host, self.port = parse_url(url)
+        self.tls = client_tls(self.host, ca) if scheme == "wss" else None
         self.factory = BitfinexClientFactory(url, reactor, self, on_text or core.received, user_agent)
         self.factory.connection_failed = self._connect_failed
+        self.machine = link_machine(core.name)
+        """The link's state machine (see :mod:`bitfinex.protocol.states`)."""
         self.protocol: Optional[BitfinexClientProtocol] = None
-        """The current connection's protocol, from TCP connect until it closes."""
-        self._open_protocol: Optional[BitfinexClientProtocol] = None
-        self._drop_reason: Optional[str] = None
+        """The current attempt's protocol, from TCP connect until it closes."""
         self.connector: Any = None
-        self.closing = False
-        self.started = False
         self.opened_at: Optional[float] = None
+        self.failed_attempts = 0
+        """Attempts that failed in a row (could not connect, or closed before the handshake
+        completed); zero once one opens."""
+        self._retries_left = max_retries
+        self._drop_reason: Optional[str] = None
         self._attempt_call: Any = None
         self._watchdog_call: Any = None
         self._wakeup_call: Any = None
@@ -98,35 +123,59 @@ class Link:
         self._seen_frames = 0
         self._last_activity = 0.0
         self._probe_sent = False
-        core.request_reconnect = self.reconnect
-        core.request_wakeup = self._wake_later
 
     def __repr__(self) -> str:
-        return f"<Link {self.core.name} {self.url} open={self.core.is_open}>"
+        return f"<Link {self.core.name} {self.url} {self.state.value}>"
+
+    @property
+    def state(self) -> LinkState:
+        """Where the link is (see :mod:`bitfinex.protocol.states`)."""
+        return self.machine.state
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         """Connect as soon as the rate limit allows (once; later calls do nothing)."""
-        if self.started or self.closing:
-            return
-        self.started = True
-        self._schedule_attempt(0.0)
+        if self.state is LinkState.IDLE:
+            self.machine.fire(LinkEvent.START)
+            self._schedule_attempt(0.0)
+
+    def revive(self) -> None:
+        """Try again now if the link gave up (a new subscription or ``authenticate()`` needs
+        it); otherwise nothing changes."""
+        if self.state is LinkState.GAVE_UP:
+            log.info("%s: needed again after giving up; connecting", self.core.name)
+            self.backoff.reset()
+            self.failed_attempts = 0
+            self._retries_left = self.max_retries
+            self.machine.fire(LinkEvent.REVIVE)
+            self._schedule_attempt(0.0)
+
+    def restart(self, reason: str) -> None:
+        """Drop the socket (if any) and connect again; revive a link that gave up."""
+        if self.state is LinkState.GAVE_UP:
+            self.revive()
+        else:
+            self.reconnect(reason)
 
     def close(self, timeout: float = 3.0) -> Deferred[None]:
         """Close with a normal close; never reconnect. Fires once the socket is gone (or after
         ``timeout`` seconds, when the socket is aborted)."""
-        self.closing = True
         self._cancel(self._attempt_call)
         self._cancel(self._wakeup_call)
         self._stop_watchdog()
-        if self.protocol is None:
-            if self.connector is not None and getattr(self.connector, "state", "") == "connecting":
-                self.connector.stopConnecting()
+        if self.machine.fire(LinkEvent.CLOSE) is LinkState.CLOSED:
             return succeed(None)
         waiter: Deferred[None] = Deferred()
         self._closed_waiters.append(waiter)
         protocol = self.protocol
+        if protocol is None:
+            connector = self.connector
+            if connector is not None and getattr(connector, "state", "") == "connecting":
+                connector.stopConnecting()  # fires _connect_failed, which finishes the close
+            if self.state is LinkState.CLOSING:
+                self._finish_close()
+            return waiter
         if protocol.state == protocol.STATE_OPEN:
             protocol.sendClose(1000)
         else:
@@ -137,10 +186,22 @@ class Link:
 
     def reconnect(self, reason: str) -> None:
         """Drop the connection now and connect again (with backoff)."""
-        if self.protocol is not None:
+        if self.protocol is not None and self.state in (LinkState.CONNECTING, LinkState.OPEN):
             log.info("%s: reconnecting: %s", self.core.name, reason)
             self._drop_reason = reason
             self.protocol.dropConnection(abort=True)
+
+    # -- Transport: what the core does to the open socket ---------------------------------
+
+    def write(self, data: bytes) -> bool:
+        """Send one text message; False if the socket is not open (or closing)."""
+        protocol = self.protocol
+        return protocol is not None and self.state is LinkState.OPEN and protocol.write_text(data)
+
+    def wake_after(self, delay: float) -> None:
+        """Call the core's ``pump()`` in ``delay`` seconds (once, however often asked)."""
+        if self._wakeup_call is None or not self._wakeup_call.active():
+            self._wakeup_call = self.reactor.callLater(delay, self.core.pump)
 
     # -- protocol events ------------------------------------------------------------------
 
@@ -151,51 +212,84 @@ class Link:
 
     def protocol_open(self, protocol: BitfinexClientProtocol) -> None:
         """The WebSocket handshake completed."""
-        self._open_protocol = protocol
+        if self.state is not LinkState.CONNECTING or protocol is not self.protocol:
+            protocol.dropConnection(abort=True)  # closing meanwhile: never hand it to the core
+            return
+        self.machine.fire(LinkEvent.OPENED)
         self.opened_at = self.reactor.seconds()
+        self.failed_attempts = 0
+        self._retries_left = self.max_retries
         self.report(st.StatusEvent(st.CONNECTED, self.core.name, data=self.url))
-        self.core.opened(protocol.write_text)
+        self.core.opened(self)
         self._start_watchdog()
 
     def protocol_closed(self, protocol: BitfinexClientProtocol, reason: str) -> None:
         """The connection closed, or the handshake failed."""
+        if protocol is not self.protocol:
+            return
         reason = self._drop_reason or reason
         self._drop_reason = None
-        was_open = self._open_protocol is protocol
-        self._open_protocol = None
-        if self.protocol is protocol:
-            self.protocol = None
+        self.protocol = None
         self._stop_watchdog()
+        self._cancel(self._wakeup_call)
+        was_open = self.opened_at is not None
+        if not was_open:
+            self.failed_attempts += 1
         if was_open:
-            self.core.closed(st.CLOSED_BY_CLIENT if self.closing else reason)
-            if self.opened_at is not None and self.reactor.seconds() - self.opened_at >= STABLE_AFTER:
+            closing = self.state is LinkState.CLOSING
+            self.core.closed(st.CLOSED_BY_CLIENT if closing else reason)
+            assert self.opened_at is not None
+            if self.reactor.seconds() - self.opened_at >= STABLE_AFTER:
                 self.backoff.reset()
-        if self.closing:
-            reason = st.CLOSED_BY_CLIENT
-        self.report(st.StatusEvent(st.DISCONNECTED, self.core.name, reason))
-        if self.closing:
-            waiters, self._closed_waiters = self._closed_waiters, []
-            for waiter in waiters:
-                waiter.callback(None)
+            self.opened_at = None
+        if self.state is LinkState.CLOSING:
+            self.report(st.StatusEvent(st.DISCONNECTED, self.core.name, st.CLOSED_BY_CLIENT))
+            self._finish_close()
             return
-        self._retry()
+        self.report(st.StatusEvent(st.DISCONNECTED, self.core.name, reason))
+        self._retry(reason)
 
     def binary_message(self, size: int) -> None:
         """Bitfinex sends only text; a binary message is logged and skipped."""
         self.core.drop("binary message", f"<{size} bytes>")
 
     def _connect_failed(self, reason: str) -> None:
+        if self.state is LinkState.CLOSING:
+            self._finish_close()
+            return
+        if self.state is not LinkState.CONNECTING:
+            return
+        self.failed_attempts += 1
         self.report(st.StatusEvent(st.DISCONNECTED, self.core.name, f"could not connect: {reason}"))
-        if not self.closing:
-            self._retry()
+        self._retry(f"could not connect: {reason}")
+
+    def _finish_close(self) -> None:
+        self.machine.fire(LinkEvent.CLOSED)
+        waiters, self._closed_waiters = self._closed_waiters, []
+        for waiter in waiters:
+            waiter.callback(None)
 
     # -- scheduling -----------------------------------------------------------------------
 
-    def _retry(self) -> None:
-        if self.max_retries is not None and self.backoff.attempt >= self.max_retries:
-            self.report(st.StatusEvent(st.SERVER_ERROR, self.core.name, f"gave up after {self.backoff.attempt} attempts"))
-            return
+    def _retry(self, reason: str) -> None:
+        """After a failed attempt or a drop: schedule the next attempt, or give up once
+        ``max_retries`` reconnect attempts failed since the connection was last open."""
+        if self._retries_left is not None:
+            if self._retries_left <= 0:
+                self.machine.fire(LinkEvent.GIVE_UP)
+                failed = self.failed_attempts
+                self.report(
+                    st.StatusEvent(
+                        st.GAVE_UP, self.core.name,
+                        f"gave up after {failed} failed attempt(s) in a row (last: {reason}); a new "
+                        "subscription or authenticate() tries again",
+                        attempt=failed,
+                    )
+                )
+                return
+            self._retries_left -= 1
         delay = self.backoff.next_delay()
+        self.machine.fire(LinkEvent.RETRY)
         self.report(st.StatusEvent(st.RECONNECTING, self.core.name, attempt=self.backoff.attempt, delay=delay))
         self._schedule_attempt(delay)
 
@@ -205,7 +299,7 @@ class Link:
 
     def _attempt(self) -> None:
         self._attempt_call = None
-        if self.closing:
+        if self.state is not LinkState.WAITING:
             return
         now = self.reactor.seconds()
         wait = self.limiter.delay(now)
@@ -214,14 +308,11 @@ class Link:
             self._schedule_attempt(wait)
             return
         self.limiter.record(now)
+        self.machine.fire(LinkEvent.ATTEMPT)
         factory: Any = self.factory
         if self.tls is not None:
             factory = TLSMemoryBIOFactory(self.tls, True, cast(IProtocolFactory, self.factory), clock=self.reactor)
-        self.connector = self.reactor.connectTCP(self.host, self.port, factory, timeout=10)
-
-    def _wake_later(self, delay: float) -> None:
-        if self._wakeup_call is None or not self._wakeup_call.active():
-            self._wakeup_call = self.reactor.callLater(delay, self.core.pump)
+        self.connector = self.reactor.connectTCP(self.host, self.port, factory, timeout=CONNECT_TIMEOUT)
 
     def _abort(self, protocol: BitfinexClientProtocol) -> None:
         transport = protocol.transport
@@ -263,8 +354,8 @@ class Link:
             self.reconnect(f"no frame for {silent:.1f} s (heartbeat timeout)")
             return
         asked = self.core.oldest_unanswered()
-        if asked is not None and time.monotonic() - asked >= self.heartbeat_timeout:
-            self.reconnect(f"no answer to a request for {time.monotonic() - asked:.1f} s")
+        if asked is not None and now - asked >= self.heartbeat_timeout:
+            self.reconnect(f"no answer to a request for {now - asked:.1f} s")
             return
         if silent >= self.heartbeat_timeout / 2 and not self._probe_sent:
             self._probe_sent = self.core.ping(self.next_cid(), None)

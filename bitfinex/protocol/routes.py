@@ -1,0 +1,96 @@
+"""The route of each public channel: check the frame's shape, then deliver it.
+
+A route is what the connection's ``chanId`` table holds for a live channel (a
+:data:`~bitfinex.protocol.registry.FrameHandler`). It first checks the frame against the
+channel's documented shape (:mod:`bitfinex.protocol.shapes`; a wrong one raises
+:class:`~bitfinex.protocol.shapes.FrameShapeError`, which the connection drops and logs), so a
+callback never sees garbage. Then:
+
+- :func:`channel_route` hands the frame, as Bitfinex sent it, to the user's callback, leaving
+  out heartbeats (and the ``cs`` checksum frames a book channel gets when its connection also
+  carries a maintained book);
+- :func:`book_route` feeds it to a :class:`~bitfinex.protocol.bookfeed.BookFeed` and hands the
+  user the book after each snapshot and each checksum that verified it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from bitfinex.protocol.bookfeed import BookFeed, FeedKind, FeedResult
+from bitfinex.protocol.callbacks import Callback, CallbackRunner
+from bitfinex.protocol.constants import CHECKSUM, HEARTBEAT
+from bitfinex.protocol.registry import FrameHandler
+from bitfinex.protocol.shapes import Validator
+
+log = logging.getLogger("bitfinex.routes")
+
+_SKIPPED = frozenset((HEARTBEAT, CHECKSUM))
+"""Frames a raw channel's callback never gets: heartbeats, and the checksum frames a book channel
+gets when its connection also carries a maintained book."""
+
+
+def channel_route(validate: Validator, runner: CallbackRunner, callback: Callback, source: str) -> FrameHandler:
+    """Return the route of a public channel delivering raw frames to ``callback``.
+
+    :param validate: the channel's shape check.
+    :param runner: reports the callback's exceptions and slowness (inlined here: this is the
+        hot path).
+    :param source: the subscription's identifier, in reports.
+    """
+    stopwatch = runner.stopwatch
+    threshold = runner.slow_threshold
+    failed = runner.failed
+    slow = runner.slow
+
+    def route(msg: list[Any]) -> None:
+        validate(msg)
+        body = msg[1]
+        if body.__class__ is str and body in _SKIPPED:
+            return
+        start = stopwatch()
+        try:
+            callback(msg)
+        except Exception as error:
+            failed(source, error)
+        elapsed = stopwatch() - start
+        if elapsed > threshold:
+            slow(source, elapsed)
+
+    return route
+
+
+def book_route(
+    validate: Validator,
+    feed: BookFeed,
+    runner: CallbackRunner,
+    callback: Callback,
+    source: str,
+    broken: Callable[[FeedResult], None],
+) -> FrameHandler:
+    """Return the route of a maintained book.
+
+    Frames go through ``feed``; ``callback`` gets the book after its snapshot and after each
+    checksum that verified it, so it never sees a book that failed one. A failed checksum or an
+    unreadable entry goes to ``broken`` (which resubscribes to rebuild the book).
+    """
+    book = feed.book
+    run = runner.run
+    snapshot = FeedKind.SNAPSHOT
+    verified = FeedKind.CHECKSUM_OK
+    tolerated = FeedKind.CHECKSUM_MISMATCH_IGNORED
+
+    def route(msg: list[Any]) -> None:
+        validate(msg)
+        result = feed.feed(msg)
+        kind = result.kind
+        if kind is snapshot or kind is verified:
+            run(callback, book, source)
+        elif result.resubscribe_needed:
+            broken(result)
+        elif kind is tolerated:
+            log.debug("%s: funding book checksum differs (not enforced): %s", source, result)
+
+    return route
