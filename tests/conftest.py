@@ -1,28 +1,39 @@
-"""Fixtures for tests that run ``WssClient`` against the local exchange.
+"""Fixtures of the project's tests. The exchange is the one the project ships:
+``bitfinex_exchange`` (``bitfinex/testing/pytest_plugin.py``, loaded through its ``pytest11``
+entry point), configured by ``bitfinex_exchange`` markers; a module sets its defaults with
+``pytestmark`` (:data:`helpers.LIVE_MARKET`, :data:`helpers.STILL_MARKET`) and a test's own
+marker overrides them key by key.
 
-Every client and exchange a test starts is stopped at teardown, and :func:`no_leaks` checks
-that no thread or socket outlives them.
+Every client a fixture makes is stopped at teardown, and :func:`no_leaks` (used by the modules
+that run ``WssClient`` over loopback) checks that no thread or socket outlives the test.
+
+Tiers: a module of the slow tier says so, and why, in its docstring and its ``pytestmark``
+(``pytest.mark.slow``). ``pytest -m "not slow"`` is the fast tier to iterate with (the
+sans-I/O core, the memory network, the quick loopback modules; 30 s is its budget on two cores);
+``pytest`` runs both.
 """
 
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Optional
 
 import pytest
 
 from bitfinex import WssClient
 from bitfinex.testing import LocalExchange
+from bitfinex.transport.reactor import ReactorThread
 
-from client_helpers import KEY, SECRET, Inbox, open_sockets, wait_until
+from helpers import Inbox, RawClient, open_sockets, wait_until
 
-pytest_plugins = ["pytester", "exchange_fixtures"]
+pytest_plugins = ["pytester"]
 
 
 @pytest.fixture
 def no_leaks() -> Iterator[None]:
-    """Fail the test if it leaves threads or sockets behind (checked after its other fixtures)."""
+    """Fail the test if it leaves threads or sockets behind (checked after its other fixtures,
+    when it is set up first: ``pytest.mark.usefixtures("no_leaks")`` or a first argument)."""
     threads_before = {t.ident for t in threading.enumerate()}
     sockets_before = open_sockets()
     yield
@@ -31,27 +42,16 @@ def no_leaks() -> Iterator[None]:
 
 
 @pytest.fixture
-def exchange(no_leaks: None, request: pytest.FixtureRequest) -> Iterator[LocalExchange]:
-    """A local exchange with fast ticks and half-second heartbeats (options via the
-    ``exchange_options`` marker)."""
-    marker = request.node.get_closest_marker("exchange_options")
-    options: dict[str, Any] = {"key": KEY, "secret": SECRET, "heartbeat_interval": 0.5, "tick_interval": 0.05}
-    options.update(marker.kwargs if marker else {})
-    with LocalExchange(**options) as running:
-        yield running
-
-
-@pytest.fixture
-def make_client(exchange: LocalExchange) -> Iterator[Callable[..., tuple[WssClient, Inbox]]]:
-    """Make ``WssClient``\\ s pointed at the exchange, stopped at teardown. Returns
-    ``(client, statuses)``; ``statuses`` collects the status events."""
+def make_client(bitfinex_exchange: LocalExchange) -> Iterator[Callable[..., tuple[WssClient, Inbox]]]:
+    """Make ``WssClient``\\ s with the exchange's key pair, pointed at it, stopped at teardown.
+    Returns ``(client, statuses)``; ``statuses`` collects the status events."""
     clients: list[WssClient] = []
 
     def make(**options: Any) -> tuple[WssClient, Inbox]:
         statuses = Inbox("statuses")
         settings: dict[str, Any] = {
-            "key": KEY, "secret": SECRET, "url": exchange.url, "status_callback": statuses,
-            "reconnect_base": 0.05, "reconnect_cap": 0.5,
+            "key": bitfinex_exchange.key, "secret": bitfinex_exchange.secret, "url": bitfinex_exchange.url,
+            "status_callback": statuses, "reconnect_base": 0.05, "reconnect_cap": 0.5,
         }
         settings.update(options)
         client = WssClient(**settings)
@@ -61,3 +61,28 @@ def make_client(exchange: LocalExchange) -> Iterator[Callable[..., tuple[WssClie
     yield make
     for client in clients:
         client.stop()
+
+
+@pytest.fixture
+def client_reactor() -> Iterator[ReactorThread]:
+    """A private reactor thread for :class:`~helpers.RawClient`\\ s, stopped after the test."""
+    thread = ReactorThread(name="test-clients")
+    thread.start()
+    yield thread
+    thread.stop()
+
+
+@pytest.fixture
+def connect(client_reactor: ReactorThread) -> Iterator[Callable[..., RawClient]]:
+    """``connect(url, ca_pem=None)`` opens a :class:`~helpers.RawClient`; all are dropped
+    after the test."""
+    clients: list[RawClient] = []
+
+    def open_client(url: str, ca_pem: Optional[bytes] = None) -> RawClient:
+        client = RawClient(client_reactor, url, ca_pem)
+        clients.append(client)
+        return client.connect()
+
+    yield open_client
+    for client in clients:
+        client.abort()

@@ -1,6 +1,10 @@
 """``WssClient`` inside an asyncio program, both ways the asyncio guide shows: on Twisted's
 asyncio reactor running on the program's own loop, and on the client's private reactor thread
-with callbacks handed to the loop. Each receives market data and places an order."""
+with callbacks handed to the loop. Each receives market data and places an order.
+
+The waits here are on ``asyncio.Queue`` objects, not on ``helpers.Inbox``: the callbacks run on
+the loop (the first test's reactor *is* the loop), so a blocking wait would stall them.
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,15 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from twisted.internet.asyncioreactor import AsyncioSelectorReactor
 
 from bitfinex import WssClient
 from bitfinex.testing import LocalExchange
 
-from client_helpers import KEY, SECRET
+from helpers import LIVE_MARKET
+
+pytestmark = [LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
 
 TIMEOUT = 10.0
 
@@ -47,10 +54,11 @@ async def trade(client: WssClient, ticker: asyncio.Queue[Any], account: asyncio.
     await next_matching(account, order_placed(cid))
 
 
-def test_on_the_asyncio_reactor_of_the_running_loop(exchange: LocalExchange) -> None:
+def test_on_the_asyncio_reactor_of_the_running_loop(bitfinex_exchange: LocalExchange) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
-        client = WssClient(KEY, SECRET, url=exchange.url, reactor=AsyncioSelectorReactor(loop))
+        exchange = bitfinex_exchange
+        client = WssClient(exchange.key, exchange.secret, url=exchange.url, reactor=AsyncioSelectorReactor(loop))
         ticker: asyncio.Queue[Any] = asyncio.Queue()
         account: asyncio.Queue[Any] = asyncio.Queue()
         client.authenticate(account.put_nowait)  # callbacks run on the loop's thread
@@ -64,10 +72,10 @@ def test_on_the_asyncio_reactor_of_the_running_loop(exchange: LocalExchange) -> 
             await asyncio.wait_for(stopped.asFuture(loop), TIMEOUT)
 
     asyncio.run(main())
-    exchange.wait_for_connections(0)
+    bitfinex_exchange.wait_for_connections(0)
 
 
-def test_on_the_private_reactor_thread_handing_callbacks_to_the_loop(exchange: LocalExchange) -> None:
+def test_on_the_private_reactor_thread_handing_callbacks_to_the_loop(bitfinex_exchange: LocalExchange) -> None:
     async def main() -> None:
         loop = asyncio.get_running_loop()
         ticker: asyncio.Queue[Any] = asyncio.Queue()
@@ -76,7 +84,7 @@ def test_on_the_private_reactor_thread_handing_callbacks_to_the_loop(exchange: L
         def to_loop(messages: asyncio.Queue[Any]) -> Callable[[Any], None]:
             return lambda message: loop.call_soon_threadsafe(messages.put_nowait, message)
 
-        client = WssClient(KEY, SECRET, url=exchange.url)
+        client = WssClient(bitfinex_exchange.key, bitfinex_exchange.secret, url=bitfinex_exchange.url)
         client.authenticate(to_loop(account))
         client.subscribe_to_ticker("BTCUSD", to_loop(ticker))
         client.start()
@@ -86,4 +94,4 @@ def test_on_the_private_reactor_thread_handing_callbacks_to_the_loop(exchange: L
             await asyncio.to_thread(client.stop)  # stop() blocks until the reactor thread ended
 
     asyncio.run(main())
-    exchange.wait_for_connections(0)
+    bitfinex_exchange.wait_for_connections(0)

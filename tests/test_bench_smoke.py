@@ -4,6 +4,8 @@
 the bare baselines (no peers). It asserts that every client that ran produced every figure of
 every measurement it takes part in, and that the JSON was written. It asserts no timing: the
 machine's speed is not what this test is about.
+
+Slow tier: one whole (quick) benchmark run, over ten seconds.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pytest
 from bench import run
 from bench.clients import BASELINE, CLIENTS
 from bench.harness import LATENCY_RUN, ORDERS_RUN, SUBSCRIPTIONS_RUN, THROUGHPUT_RUN
+
+pytestmark = pytest.mark.slow
 
 FIGURES_EXPECTED = {
     THROUGHPUT_RUN: ("frames_per_second", "cpu_seconds_per_100k", "peak_rss_mb"),

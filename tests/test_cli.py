@@ -1,25 +1,30 @@
 """The ``bitfinex-wss`` command line (``python -m bitfinex``): ``stream``, ``book``, ``serve
---replay``, run as the user runs them, in subprocesses, against the local exchange."""
+--replay``, run as the user runs them, in subprocesses, against the local exchange.
+
+Slow tier: every test starts Python processes.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import pty
-import queue
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
 from bitfinex.cli.runner import Fifo, Newest
 from bitfinex.testing import LocalExchange
+
+from helpers import LIVE_MARKET, OutputLines
+
+pytestmark = [pytest.mark.slow, LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
 
 TIMEOUT = 30.0
 CONSOLE_SCRIPT = Path(sys.executable).with_name("bitfinex-wss")
@@ -45,19 +50,12 @@ class Running:
             [sys.executable, "-m", "bitfinex", *arguments],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=environment(),
         )
-        self._lines: queue.Queue[Optional[str]] = queue.Queue()
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
         assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self._lines.put(line.rstrip("\n"))
-        self._lines.put(None)
+        self.output = OutputLines(self.process.stdout, arguments[0])
 
     def next_line(self, timeout: float = TIMEOUT) -> str:
         """The next line of its output. :raises AssertionError: if none comes in time."""
-        line = self._lines.get(timeout=timeout)
+        line = self.output.next(timeout)
         assert line is not None, f"the command ended: {self.finish()}"
         return line
 
@@ -69,7 +67,7 @@ class Running:
     def finish(self) -> tuple[int, str]:
         """Wait for the end; return the exit status and the standard error."""
         status = self.process.wait(TIMEOUT)
-        self._reader.join(TIMEOUT)
+        self.output.lines.wait_for(lambda line: line is None, TIMEOUT)  # all of the output was read
         assert self.process.stderr is not None
         error = self.process.stderr.read()
         self.process.stderr.close()
@@ -96,8 +94,8 @@ def json_lines(output: str) -> list[dict[str, Any]]:
     return [json.loads(line) for line in output.splitlines()]
 
 
-def test_stream_prints_one_readable_line_per_frame(exchange: LocalExchange) -> None:
-    result = cli("stream", "ticker", "BTCUSD", "ETHUSD", "--url", exchange.url, "--count", "4")
+def test_stream_prints_one_readable_line_per_frame(bitfinex_exchange: LocalExchange) -> None:
+    result = cli("stream", "ticker", "BTCUSD", "ETHUSD", "--url", bitfinex_exchange.url, "--count", "4")
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert len(lines) == 4
@@ -116,9 +114,9 @@ def test_stream_prints_one_readable_line_per_frame(exchange: LocalExchange) -> N
     ],
 )
 def test_stream_json_prints_json_lines(
-    exchange: LocalExchange, channel: str, options: tuple[str, ...], subscription: str
+    bitfinex_exchange: LocalExchange, channel: str, options: tuple[str, ...], subscription: str
 ) -> None:
-    result = cli("stream", channel, "BTCUSD", *options, "--json", "--url", exchange.url, "--count", "3")
+    result = cli("stream", channel, "BTCUSD", *options, "--json", "--url", bitfinex_exchange.url, "--count", "3")
     assert result.returncode == 0, result.stderr
     frames = json_lines(result.stdout)
     assert len(frames) == 3
@@ -128,16 +126,16 @@ def test_stream_json_prints_json_lines(
     assert isinstance(frames[0]["frame"][1], list)  # the snapshot comes first
 
 
-def test_stream_stops_after_seconds(exchange: LocalExchange) -> None:
+def test_stream_stops_after_seconds(bitfinex_exchange: LocalExchange) -> None:
     started = time.monotonic()
-    result = cli("stream", "book", "BTCUSD", "--url", exchange.url, "--seconds", "1")
+    result = cli("stream", "book", "BTCUSD", "--url", bitfinex_exchange.url, "--seconds", "1")
     assert result.returncode == 0, result.stderr
     assert 1.0 <= time.monotonic() - started < TIMEOUT
     assert result.stdout.splitlines()[0].startswith("book_tBTCUSD_P0_F0_25  snapshot: 25 bids, 25 asks, best bid ")
 
 
-def test_book_prints_plain_views_when_not_on_a_terminal(exchange: LocalExchange) -> None:
-    result = cli("book", "BTCUSD", "--url", exchange.url, "--count", "2", "--depth", "3", "--interval", "0.1")
+def test_book_prints_plain_views_when_not_on_a_terminal(bitfinex_exchange: LocalExchange) -> None:
+    result = cli("book", "BTCUSD", "--url", bitfinex_exchange.url, "--count", "2", "--depth", "3", "--interval", "0.1")
     assert result.returncode == 0, result.stderr
     views = result.stdout.strip("\n").split("\n\n")
     assert len(views) == 2
@@ -149,10 +147,10 @@ def test_book_prints_plain_views_when_not_on_a_terminal(exchange: LocalExchange)
     assert "\x1b" not in result.stdout
 
 
-def test_book_redraws_in_place_on_a_terminal(exchange: LocalExchange) -> None:
+def test_book_redraws_in_place_on_a_terminal(bitfinex_exchange: LocalExchange) -> None:
     controller, terminal = pty.openpty()
     process = subprocess.Popen(
-        [sys.executable, "-m", "bitfinex", "book", "BTCUSD", "--url", exchange.url, "--count", "3", "--interval", "0.1"],
+        [sys.executable, "-m", "bitfinex", "book", "BTCUSD", "--url", bitfinex_exchange.url, "--count", "3", "--interval", "0.1"],
         stdout=terminal, stderr=subprocess.PIPE, env=environment(),
     )
     os.close(terminal)
@@ -180,19 +178,20 @@ def test_book_redraws_in_place_on_a_terminal(exchange: LocalExchange) -> None:
     assert text.count("tBTCUSD P0  ") == 3
 
 
-def test_ctrl_c_stops_cleanly(exchange: LocalExchange, running: list[Running]) -> None:
-    command = Running("stream", "trades", "BTCUSD", "--url", exchange.url)
+def test_ctrl_c_stops_cleanly(bitfinex_exchange: LocalExchange, running: list[Running]) -> None:
+    command = Running("stream", "trades", "BTCUSD", "--url", bitfinex_exchange.url)
     running.append(command)
     assert command.next_line().startswith("trades_tBTCUSD  snapshot: ")
     status, error = command.interrupt()
     assert status == 0
     assert "Traceback" not in error and "KeyboardInterrupt" not in error, error
-    exchange.wait_for_connections(0)  # the command closed its connection before it left
+    bitfinex_exchange.wait_for_connections(0)  # the command closed its connection before it left
 
 
-def test_a_recording_replays_through_serve(exchange: LocalExchange, running: list[Running], tmp_path: Path) -> None:
+def test_a_recording_replays_through_serve(bitfinex_exchange: LocalExchange, running: list[Running], tmp_path: Path) -> None:
     recording = tmp_path / "ticker.jsonl"
-    recorded = cli("stream", "ticker", "BTCUSD", "--json", "--url", exchange.url, "--count", "5", "--record", str(recording))
+    live = bitfinex_exchange.url
+    recorded = cli("stream", "ticker", "BTCUSD", "--json", "--url", live, "--count", "5", "--record", str(recording))
     assert recorded.returncode == 0, recorded.stderr
     server = Running("serve", "--replay", str(recording), "--as-fast-as-possible", "--heartbeat", "1")
     running.append(server)
@@ -212,8 +211,8 @@ def test_serve_refuses_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
     assert result.returncode == 2 and "nonsense.jsonl:1: not a recorded frame" in result.stderr
 
 
-def test_a_refused_subscription_ends_with_status_1(exchange: LocalExchange) -> None:
-    result = cli("stream", "ticker", "ZZZQQQ", "--url", exchange.url, "--count", "1")
+def test_a_refused_subscription_ends_with_status_1(bitfinex_exchange: LocalExchange) -> None:
+    result = cli("stream", "ticker", "ZZZQQQ", "--url", bitfinex_exchange.url, "--count", "1")
     assert result.returncode == 1
     assert "subscription_failed" in result.stderr and "symbol: invalid" in result.stderr
 
@@ -235,9 +234,9 @@ def test_bad_arguments_are_usage_errors(arguments: tuple[str, ...], message: str
 
 
 @pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the bitfinex-wss console script is not installed")
-def test_the_console_script(exchange: LocalExchange) -> None:
+def test_the_console_script(bitfinex_exchange: LocalExchange) -> None:
     assert "stream" in cli("--help", program=[str(CONSOLE_SCRIPT)]).stdout
-    result = cli("stream", "candles", "ETHUSD", "--url", exchange.url, "--count", "1", program=[str(CONSOLE_SCRIPT)])
+    result = cli("stream", "candles", "ETHUSD", "--url", bitfinex_exchange.url, "--count", "1", program=[str(CONSOLE_SCRIPT)])
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("candles_tETHUSD_1m  snapshot: ")
 

@@ -1,5 +1,9 @@
 """WssClient end to end: every public method over loopback against the local exchange, with
-what reached the wire checked frame by frame."""
+what reached the wire checked frame by frame.
+
+Fast tier: the loopback suite kept there (about 3 s), the client's end-to-end check while
+iterating; the other loopback suites are slow.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +17,9 @@ import pytest
 from bitfinex import WssClient, utils
 from bitfinex.protocol.constants import OrderFlag
 
-from client_helpers import KEY, SECRET, Inbox, is_data, is_event, is_frame, notification, wait_until
+from helpers import LIVE_MARKET, Inbox, is_account, is_data, is_event, is_notification, wait_until
+
+pytestmark = [LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
 
 
 def inputs(exchange, operation):
@@ -30,83 +36,83 @@ def started_auth_client(make_client, **options):
     return client, account, statuses
 
 
-def test_order_made_right_after_start_is_queued_until_auth_and_sent_once(exchange, make_client):
+def test_order_made_right_after_start_is_queued_until_auth_and_sent_once(bitfinex_exchange, make_client):
     client, statuses = make_client()
     account = Inbox("account")
     client.authenticate(account)
     client.start()
     cid = client.new_order(order_type="LIMIT", symbol="BTCUSD", amount=0.004, price=1000.0)
     assert isinstance(cid, int) and abs(cid - datetime.datetime.now().timestamp() * 1000) < 60_000
-    account.wait_for(notification("on-req", cid, "SUCCESS"))
-    account.wait_for(lambda m: is_frame("on")(m) and m[2][2] == cid)
-    sent = inputs(exchange, "on")
+    account.wait_for(is_notification("on-req", cid, "SUCCESS"))
+    account.wait_for(lambda m: is_account("on")(m) and m[2][2] == cid)
+    sent = inputs(bitfinex_exchange, "on")
     assert sent == [[0, "on", None, {"cid": cid, "type": "LIMIT", "symbol": "tBTCUSD", "amount": "0.004", "price": "1000.0"}]]
-    raw = exchange.received_inputs("on")[0].raw
+    raw = bitfinex_exchange.received_inputs("on")[0].raw
     assert raw == json.dumps(sent[0], separators=(",", ":"))
     statuses.wait_kind("authenticated")
 
 
-def test_hidden_and_flags_go_into_the_flags_field(exchange, make_client):
+def test_hidden_and_flags_go_into_the_flags_field(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     cid = client.new_order("EXCHANGE LIMIT", "tETHUSD", "-0.5", "99999", hidden=True, flags=[OrderFlag.POST_ONLY])
-    account.wait_for(notification("on-req", cid))
-    payload = inputs(exchange, "on")[0][3]
+    account.wait_for(is_notification("on-req", cid))
+    payload = inputs(bitfinex_exchange, "on")[0][3]
     assert payload["flags"] == 64 | 4096 and "hidden" not in payload
 
 
-def test_cancel_by_id_by_cid_and_date_and_cancel_order_cid(exchange, make_client):
+def test_cancel_by_id_by_cid_and_date_and_cancel_order_cid(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     cids = [client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000") for _ in range(3)]
-    orders = [account.wait_for(lambda m, c=c: is_frame("on")(m) and m[2][2] == c) for c in cids]
+    orders = [account.wait_for(lambda m, c=c: is_account("on")(m) and m[2][2] == c) for c in cids]
     client.cancel_order(order_id=orders[0][2][0])
     client.cancel_order(order_cid=cids[1], order_date=utils.cid_to_date(cids[1]))
     client.cancel_order_cid(cids[2], utils.cid_to_date(cids[2]))
     for cid in cids:
-        account.wait_for(lambda m, c=cid: is_frame("oc")(m) and m[2][2] == c and m[2][13].startswith("CANCELED"))
-    assert [f[3] for f in inputs(exchange, "oc")] == [
+        account.wait_for(lambda m, c=cid: is_account("oc")(m) and m[2][2] == c and m[2][13].startswith("CANCELED"))
+    assert [f[3] for f in inputs(bitfinex_exchange, "oc")] == [
         {"id": orders[0][2][0]},
         {"cid": cids[1], "cid_date": utils.cid_to_date(cids[1])},
         {"cid": cids[2], "cid_date": utils.cid_to_date(cids[2])},
     ]
 
 
-def test_update_order_sends_ou_with_decimal_strings(exchange, make_client):
+def test_update_order_sends_ou_with_decimal_strings(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     cid = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
-    order_id = account.wait_for(lambda m: is_frame("on")(m) and m[2][2] == cid)[2][0]
+    order_id = account.wait_for(lambda m: is_account("on")(m) and m[2][2] == cid)[2][0]
     client.update_order(id=order_id, price=1001.5, amount="0.02")
-    update = account.wait_for(lambda m: is_frame("ou")(m) and m[2][0] == order_id)
+    update = account.wait_for(lambda m: is_account("ou")(m) and m[2][0] == order_id)
     assert update[2][16] == 1001.5 and update[2][6] == 0.02
-    assert inputs(exchange, "ou") == [[0, "ou", None, {"id": order_id, "price": "1001.5", "amount": "0.02"}]]
+    assert inputs(bitfinex_exchange, "ou") == [[0, "ou", None, {"id": order_id, "price": "1001.5", "amount": "0.02"}]]
 
 
-def test_multi_order_sends_one_ox_multi_and_returns_cids_in_order(exchange, make_client):
+def test_multi_order_sends_one_ox_multi_and_returns_cids_in_order(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     old = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
-    account.wait_for(lambda m: is_frame("on")(m) and m[2][2] == old)
+    account.wait_for(lambda m: is_account("on")(m) and m[2][2] == old)
     cancel = {"cid": old, "cid_date": utils.cid_to_date(old)}
     new = client.new_order_op(order_type="LIMIT", symbol="BTCUSD", amount="0.004", price="1000.0")
     cids = client.multi_order([cancel, new])
     assert cids == [old, new["cid"]]
-    account.wait_for(notification("ox_multi-req"))
-    account.wait_for(lambda m: is_frame("oc")(m) and m[2][2] == old)
-    account.wait_for(lambda m: is_frame("on")(m) and m[2][2] == new["cid"])
-    assert inputs(exchange, "ox_multi") == [[0, "ox_multi", None, [["oc", cancel], ["on", new]]]]
+    account.wait_for(is_notification("ox_multi-req"))
+    account.wait_for(lambda m: is_account("oc")(m) and m[2][2] == old)
+    account.wait_for(lambda m: is_account("on")(m) and m[2][2] == new["cid"])
+    assert inputs(bitfinex_exchange, "ox_multi") == [[0, "ox_multi", None, [["oc", cancel], ["on", new]]]]
 
 
-def test_calc_sends_one_row_per_calculation_and_answers_reach_the_callback(exchange, make_client):
+def test_calc_sends_one_row_per_calculation_and_answers_reach_the_callback(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     client.calc(["margin_sym_tBTCUSD", "funding_sym_fUSD"])
     client.calc("wallet_exchange_USD")
-    account.wait_for(lambda m: is_frame("miu")(m) and m[2][0] == "sym")
-    account.wait_for(lambda m: is_frame("wu")(m) and m[2][:2] == ["exchange", "USD"])
-    assert inputs(exchange, "calc") == [
+    account.wait_for(lambda m: is_account("miu")(m) and m[2][0] == "sym")
+    account.wait_for(lambda m: is_account("wu")(m) and m[2][:2] == ["exchange", "USD"])
+    assert inputs(bitfinex_exchange, "calc") == [
         [0, "calc", None, [["margin_sym_tBTCUSD"], ["funding_sym_fUSD"]]],
         [0, "calc", None, [["wallet_exchange_USD"]]],
     ]
 
 
-def test_public_channels_snapshot_then_updates_and_unsubscribe(exchange, make_client):
+def test_public_channels_snapshot_then_updates_and_unsubscribe(bitfinex_exchange, make_client):
     client, _ = make_client()
     ticker, trades, book, candles = Inbox("ticker"), Inbox("trades"), Inbox("book"), Inbox("candles")
     identifiers = [
@@ -118,13 +124,13 @@ def test_public_channels_snapshot_then_updates_and_unsubscribe(exchange, make_cl
     assert identifiers == ["ticker_tBTCUSD", "trades_tETHUSD", "book_tBTCUSD_R0_F0_100", "candles_tBTCUSD_1W"]
     client.start()
     ticker.wait_for(is_event("subscribed", channel="ticker", symbol="tBTCUSD"))
-    ticker.wait_for(is_data(lambda body: isinstance(body, list) and len(body) >= 10))
-    trades.wait_for(is_data(lambda body: isinstance(body[0], list)))
-    trades.wait_for(is_data(lambda body: body in ("te", "tu")))
+    ticker.wait_for(is_data(body=lambda body: isinstance(body, list) and len(body) >= 10))
+    trades.wait_for(is_data(body=lambda body: isinstance(body[0], list)))
+    trades.wait_for(is_data(body=lambda body: body in ("te", "tu")))
     book.wait_for(is_event("subscribed", channel="book", prec="R0", len="100"))
-    book.wait_for(is_data(lambda body: isinstance(body[0], list) and len(body[0]) == 3))
+    book.wait_for(is_data(body=lambda body: isinstance(body[0], list) and len(body[0]) == 3))
     candles.wait_for(is_event("subscribed", key="trade:1W:tBTCUSD"))
-    candles.wait_for(is_data(lambda body: isinstance(body[0], list) and len(body[0]) == 6))
+    candles.wait_for(is_data(body=lambda body: isinstance(body[0], list) and len(body[0]) == 6))
     assert all(m[1] != "hb" for m in ticker.items if isinstance(m, list))
     assert sorted(client.subscriptions) == sorted(identifiers)
     client.unsubscribe("ticker_tBTCUSD")
@@ -139,22 +145,22 @@ def test_public_channels_snapshot_then_updates_and_unsubscribe(exchange, make_cl
     ticker.wait_for(is_event("subscribed", channel="ticker"), count=2)
 
 
-def test_one_connection_carries_the_public_channels_and_frames_match_the_protocol(exchange, make_client):
+def test_one_connection_carries_the_public_channels_and_frames_match_the_protocol(bitfinex_exchange, make_client):
     client, _ = make_client()
     inbox = Inbox()
     client.subscribe_to_ticker("BTCUSD", inbox)
     client.subscribe_to_candles("ETHUSD", "5m", inbox)
     client.start()
     inbox.wait_for(is_event("subscribed"), count=2)
-    requests = [entry for log in exchange.received for entry in log.frames if isinstance(entry.frame, dict)]
-    assert len(exchange.received) == 1
+    requests = [entry for log in bitfinex_exchange.received for entry in log.frames if isinstance(entry.frame, dict)]
+    assert len(bitfinex_exchange.received) == 1
     assert [json.loads(r.raw) for r in requests] == [
         {"event": "subscribe", "channel": "ticker", "symbol": "tBTCUSD", "subId": "ticker_tBTCUSD"},
         {"event": "subscribe", "channel": "candles", "key": "trade:5m:tETHUSD", "subId": "candles_tETHUSD_5m"},
     ]
 
 
-def test_ping_pong_reaches_the_callback_of_that_connection(exchange, make_client):
+def test_ping_pong_reaches_the_callback_of_that_connection(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     ticks = Inbox("ticks")
     identifier = client.subscribe_to_ticker("BTCUSD", ticks)
@@ -168,7 +174,7 @@ def test_ping_pong_reaches_the_callback_of_that_connection(exchange, make_client
         client.ping("nope")
 
 
-def test_bad_input_raises_before_anything_is_sent(exchange, make_client):
+def test_bad_input_raises_before_anything_is_sent(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     attempts = [
         lambda: client.new_order("LIMIT", "BTCUSD", 0, 1000),
@@ -192,11 +198,11 @@ def test_bad_input_raises_before_anything_is_sent(exchange, make_client):
             attempt()
     cid = client.ping()
     account.wait_for(is_event("pong", cid=cid))
-    assert exchange.received_inputs() == []
-    assert len([f for log in exchange.received for f in log.frames]) == 2  # auth + ping
+    assert bitfinex_exchange.received_inputs() == []
+    assert len([f for log in bitfinex_exchange.received for f in log.frames]) == 2  # auth + ping
 
 
-def test_orders_need_authenticate_and_auth_needs_keys(exchange, make_client):
+def test_orders_need_authenticate_and_auth_needs_keys(bitfinex_exchange, make_client):
     client, _ = make_client()
     with pytest.raises(RuntimeError, match="authenticate"):
         client.new_order("LIMIT", "BTCUSD", 1, 100)
@@ -207,10 +213,10 @@ def test_orders_need_authenticate_and_auth_needs_keys(exchange, make_client):
         keyless.authenticate(print)
 
 
-def test_stop_reports_queued_orders_and_leaves_no_thread_or_socket(exchange, make_client):
+def test_stop_reports_queued_orders_and_leaves_no_thread_or_socket(bitfinex_exchange, make_client):
     client, statuses = make_client()
     account = Inbox("account")
-    exchange.faults.delay_acks(5)  # auth cannot complete before stop()
+    bitfinex_exchange.faults.delay_acks(5)  # auth cannot complete before stop()
     client.authenticate(account)
     client.start()
     cid = client.new_order("LIMIT", "BTCUSD", 1, 100)
@@ -218,14 +224,14 @@ def test_stop_reports_queued_orders_and_leaves_no_thread_or_socket(exchange, mak
     client.stop()
     event = statuses.wait_kind("order_not_sent", cid=cid)
     assert "stopped" in event.reason
-    assert account.matching(notification("on-req", status="ERROR"))
+    assert account.matching(is_notification("on-req", status="ERROR"))
     assert statuses.items[-1].kind == "stopped"
     assert not [t for t in threading.enumerate() if t.name == "bitfinex-wss"]
     with pytest.raises(RuntimeError, match="create a new WssClient"):
         client.start()
 
 
-def test_many_clients_one_after_another_in_one_process(exchange, make_client):
+def test_many_clients_one_after_another_in_one_process(bitfinex_exchange, make_client):
     for _ in range(3):
         client, _ = make_client()
         inbox = Inbox()
@@ -235,25 +241,25 @@ def test_many_clients_one_after_another_in_one_process(exchange, make_client):
         client.stop()
 
 
-def test_secret_appears_in_no_repr_log_or_status(exchange, make_client, caplog):
+def test_secret_appears_in_no_repr_log_or_status(bitfinex_exchange, make_client, caplog):
     caplog.set_level(logging.DEBUG)
     client, account, statuses = started_auth_client(make_client, heartbeat_timeout=5.0)
-    exchange.faults.refuse_auth(times=1)
+    bitfinex_exchange.faults.refuse_auth(times=1)
     client.authenticate(account)
     statuses.wait_kind("auth_failed")
     client.new_order("LIMIT", "BTCUSD", 1, 100)
     statuses.wait_kind("order_not_sent")
     texts = [repr(client), str(client), caplog.text, *map(repr, statuses.items), *map(repr, account.items)]
     for text in texts:
-        assert SECRET not in text
-    assert SECRET not in repr(vars(client))
+        assert bitfinex_exchange.secret not in text
+    assert bitfinex_exchange.secret not in repr(vars(client))
 
 
-def test_seed_style_construction_and_env_url(exchange, monkeypatch):
-    monkeypatch.setenv("BITFINEX_WS_URL", exchange.url)
-    client = WssClient(KEY, SECRET)
+def test_seed_style_construction_and_env_url(bitfinex_exchange, monkeypatch):
+    monkeypatch.setenv("BITFINEX_WS_URL", bitfinex_exchange.url)
+    client = WssClient(bitfinex_exchange.key, bitfinex_exchange.secret)
     try:
-        assert client.public_url == client.auth_url == exchange.url
+        assert client.public_url == client.auth_url == bitfinex_exchange.url
         account = Inbox()
         client.authenticate(account)
         client.start()
@@ -266,7 +272,7 @@ def test_seed_style_construction_and_env_url(exchange, monkeypatch):
     default.stop()
 
 
-def test_stop_from_inside_a_callback_closes_and_ends_the_thread(exchange, make_client):
+def test_stop_from_inside_a_callback_closes_and_ends_the_thread(bitfinex_exchange, make_client):
     client, statuses = make_client()
     stopped_in_callback = threading.Event()
 
@@ -282,20 +288,21 @@ def test_stop_from_inside_a_callback_closes_and_ends_the_thread(exchange, make_c
     wait_until(lambda: not [t for t in threading.enumerate() if t.name == "bitfinex-wss"], what="reactor thread ended")
 
 
-def test_embedded_in_an_application_reactor(exchange):
+def test_embedded_in_an_application_reactor(bitfinex_exchange):
     from bitfinex.transport.reactor import ReactorThread
 
     application = ReactorThread(name="application-reactor")
     application.start()
     try:
-        client = WssClient(KEY, SECRET, url=exchange.url, reactor=application.reactor)
+        exchange = bitfinex_exchange
+        client = WssClient(exchange.key, exchange.secret, url=exchange.url, reactor=application.reactor)
         account, ticks = Inbox("account"), Inbox("ticks")
         client.authenticate(account)
         client.subscribe_to_ticker("BTCUSD", ticks)
         client.start()  # does not run the reactor: the application does
         ticks.wait_for(is_data())
         cid = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
-        account.wait_for(notification("on-req", cid, "SUCCESS"))
+        account.wait_for(is_notification("on-req", cid, "SUCCESS"))
         closed = threading.Event()
         application.call(lambda: client.stop().addCallback(lambda _: closed.set()))
         assert closed.wait(10)
@@ -303,7 +310,7 @@ def test_embedded_in_an_application_reactor(exchange):
     finally:
         application.stop()
     with pytest.raises(RuntimeError, match="cannot be restarted"):
-        WssClient(url=exchange.url, reactor=application.reactor).start()
+        WssClient(url=bitfinex_exchange.url, reactor=application.reactor).start()
 
 
 @pytest.mark.parametrize("options, words", [

@@ -1,8 +1,15 @@
 """The README's first command: ``python -m bitfinex demo`` runs the quickstart against the
-embedded local exchange and exits 0 by itself."""
+embedded local exchange and exits 0 by itself.
+
+Slow tier: it runs Python processes.
+"""
 
 import subprocess
 import sys
+
+import pytest
+
+pytestmark = pytest.mark.slow
 
 
 def test_demo_runs_the_quickstart_and_exits_zero():

@@ -19,6 +19,13 @@ checks that nothing is missed). Each kind of block runs its own way:
   ``--seconds``, no ``--url``) run against the local exchange; other commands (``pip``, ...) are
   not run;
 - ``.. code-block:: json`` blocks must parse, line by line; ``text`` blocks are output samples.
+
+The original API reference's examples are run once, verbatim and with their frames checked on the
+wire, by ``test_seed_examples.py``: this module checks the docs carry them and skips those
+fragments.
+
+Tiers: running the programs and commands (Python processes, run side by side) and building the
+docs with Sphinx are ``slow`` (marked on those three tests); the rest is fast.
 """
 
 from __future__ import annotations
@@ -49,11 +56,11 @@ from test_seed_examples import EXAMPLES as SEED_EXAMPLES
 import bitfinex
 from bitfinex import WssClient
 from bitfinex.__main__ import _parser as cli_parser
-from bitfinex.protocol import book
+from bitfinex.protocol import book, bookfeed
 from bitfinex.testing import LocalExchange
 from bitfinex.testing.__main__ import _parser as serve_parser
 
-from client_helpers import Inbox, wait_until
+from helpers import KEY, SECRET, Inbox, wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -266,6 +273,8 @@ def read_documentation() -> Documentation:
 
 DOCUMENTATION = read_documentation()
 FRAGMENTS = [b for b in DOCUMENTATION.blocks if b.language is None]
+REFERENCE_EXAMPLES = {name: code for name, (code, _) in SEED_EXAMPLES.items()}
+"""The original reference's examples (``test_seed_examples.py`` runs them)."""
 PROGRAMS = [b for b in DOCUMENTATION.blocks if b.language == "python"]
 COMMANDS = [
     (block.where, line[2:].strip())
@@ -276,6 +285,11 @@ COMMANDS = [
 
 def _normalized(code: str) -> str:
     return "\n".join(line.strip() for line in code.strip().splitlines() if line.strip())
+
+
+def is_reference_example(block: Block) -> bool:
+    """Whether a fragment is one of the original reference's examples, run elsewhere."""
+    return any(_normalized(block.text) == _normalized(code) for code in REFERENCE_EXAMPLES.values())
 
 
 # -- the documentation is complete ----------------------------------------------------------
@@ -289,6 +303,7 @@ def public_names() -> list[str]:
     names = [f"bitfinex.WssClient.{n}" for n, v in vars(WssClient).items() if not n.startswith("_")]
     names += [f"bitfinex.utils.{n}" for n in utils.__all__]
     names += [f"bitfinex.protocol.book.{n}" for n in book.__all__]
+    names += [f"bitfinex.protocol.bookfeed.{n}" for n in bookfeed.__all__]
     names += [f"bitfinex.testing.{n}" for n in importlib.import_module("bitfinex.testing").__all__]
     names += [f"bitfinex.testing.LocalExchange.{n}" for n in vars(LocalExchange) if not n.startswith("_")]
     names += [f"bitfinex.testing.Faults.{n}" for n in vars(Faults) if not n.startswith("_")]
@@ -308,9 +323,9 @@ def test_every_method_of_the_client_has_a_complete_example() -> None:
     assert [m for m in methods if m not in with_examples] == []
 
 
-@pytest.mark.parametrize("name", sorted(set(SEED_EXAMPLES) - {"quickstart"}))
+@pytest.mark.parametrize("name", sorted(set(REFERENCE_EXAMPLES) - {"quickstart"}))
 def test_the_docs_carry_the_original_reference_example(name: str) -> None:
-    code = _normalized(SEED_EXAMPLES[name][0])
+    code = _normalized(REFERENCE_EXAMPLES[name])
     assert any(code == _normalized(block.text) for block in FRAGMENTS), f"the reference's {name} example is not in the docs"
 
 
@@ -325,6 +340,7 @@ def test_json_examples_parse(block: Block) -> None:
         json.loads(line)
 
 
+@pytest.mark.slow
 def test_the_extractor_finds_what_sphinx_renders(tmp_path: Path) -> None:
     """This module finds its examples without Sphinx; this test proves it finds what Sphinx
     renders, no more, no less."""
@@ -371,8 +387,9 @@ class Accounts:
 
 @pytest.fixture(scope="module")
 def accounts() -> Iterator[Accounts]:
-    """The exchange every example of this module runs against."""
-    with LocalExchange(heartbeat_interval=0.5, tick_interval=0.05) as exchange:
+    """The exchange every example of this module runs against (one for the module: the programs
+    run side by side on it), each with an account of its own."""
+    with LocalExchange(KEY, SECRET, heartbeat_interval=0.5, tick_interval=0.05) as exchange:
         yield Accounts(exchange)
 
 
@@ -449,12 +466,14 @@ def outcomes(accounts: Accounts, workdir: Path) -> dict[str, Outcome]:
         return {name: future.result() for name, future in futures.items()}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("block", PROGRAMS, ids=lambda b: b.where)
 def test_program_examples_run(block: Block, outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes[block.where]
     assert outcome.status == 0, outcome.output
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("where", "command"), COMMANDS, ids=[f"{w}: {c}" for w, c in COMMANDS])
 def test_command_examples_are_valid_and_run(where: str, command: str, outcomes: dict[str, Outcome]) -> None:
     arguments = _cli_arguments(command)
@@ -505,7 +524,7 @@ class TrackedClient(WssClient):
             return
         if self.authenticating:
             self.statuses.wait_kind("authenticated", SETTLE_TIMEOUT)
-        for identifier in self.subscriptions:
+        for identifier in self.subscriptions:  # polled: a subscription ended before it was asked for reports nothing
             wait_until(
                 lambda i=identifier: i not in self.subscriptions
                 or any(e.kind == "subscribed" and e.subscription == i for e in self.statuses.items),
@@ -514,7 +533,15 @@ class TrackedClient(WssClient):
             )
 
 
-@pytest.mark.parametrize("block", FRAGMENTS, ids=lambda b: b.where)
+@pytest.mark.parametrize(
+    "block",
+    [
+        pytest.param(b, marks=pytest.mark.skip(reason="a reference example: test_seed_examples.py runs it verbatim"))
+        if is_reference_example(b) else b
+        for b in FRAGMENTS
+    ],
+    ids=lambda b: b.where,
+)
 def test_fragment_examples_run(block: Block, accounts: Accounts, workdir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     key, secret = accounts.new()
     monkeypatch.setenv("BITFINEX_WS_URL", accounts.exchange.url)

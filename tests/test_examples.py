@@ -1,11 +1,16 @@
 """Every script in examples/ runs with --local against the local exchange and prints what it
-promises."""
+promises.
+
+Slow tier: every example is a Python process, against an exchange of its own.
+"""
 
 import pathlib
 import subprocess
 import sys
 
 import pytest
+
+pytestmark = pytest.mark.slow
 
 EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
 

@@ -1,4 +1,7 @@
-"""Authentication on the local exchange: signatures, nonces, filters, snapshots, dead man's switch."""
+"""Authentication on the local exchange: signatures, nonces, filters, snapshots, dead man's switch.
+
+Slow tier: some fifteen loopback tests, each with an exchange of its own (3 s).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +11,9 @@ import json
 
 import pytest
 
-from exchange_client import KEY, SECRET, is_account, is_notification
+from helpers import KEY, SECRET, STILL_MARKET, is_account, is_notification
+
+pytestmark = [pytest.mark.slow, STILL_MARKET]
 
 LIMIT_BUY = {"type": "EXCHANGE LIMIT", "symbol": "tBTCUSD", "amount": "0.01", "price": "1000"}
 
@@ -19,8 +24,8 @@ def auth_request(key: str, secret: str, nonce: str, payload: str | None = None, 
     return {"event": "auth", "apiKey": key, "authSig": signature, "authPayload": payload, "authNonce": nonce, **extra}
 
 
-def test_auth_ok_then_snapshots(start_exchange, connect):
-    client = connect(start_exchange().url)
+def test_auth_ok_then_snapshots(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
     reply = client.authenticate(KEY, SECRET, 1_700_000_000_000_000)
     assert reply["status"] == "OK" and reply["chanId"] == 0
     assert isinstance(reply["userId"], int) and isinstance(reply["auth_id"], str)
@@ -42,8 +47,8 @@ def test_auth_ok_then_snapshots(start_exchange, connect):
         (lambda r: {**r, "authPayload": "AUTH999"}, 10111, None),
     ],
 )
-def test_auth_failures(start_exchange, connect, mutate, code, msg):
-    client = connect(start_exchange().url)
+def test_auth_failures(bitfinex_exchange, connect, mutate, code, msg):
+    client = connect(bitfinex_exchange.url)
     client.send(mutate(auth_request(KEY, SECRET, "1700000000000001")))
     reply = client.wait_event("auth")
     assert reply["status"] == "FAILED" and reply["chanId"] == 0 and reply["code"] == code
@@ -53,8 +58,8 @@ def test_auth_failures(start_exchange, connect, mutate, code, msg):
     assert client.wait_event("error")["code"] == 10200
 
 
-def test_nonce_must_increase_per_key_across_connections_and_float_nonces_compare_numerically(start_exchange, connect):
-    url = start_exchange().url
+def test_nonce_must_increase_per_key_across_connections_and_float_nonces_compare_numerically(bitfinex_exchange, connect):
+    url = bitfinex_exchange.url
     first = connect(url)
     first.send(auth_request(KEY, SECRET, "1700000000.123"))  # the seed library's float seconds
     assert first.wait_event("auth")["status"] == "OK"
@@ -67,16 +72,16 @@ def test_nonce_must_increase_per_key_across_connections_and_float_nonces_compare
     assert second.wait_event("auth", start=start)["status"] == "OK"
 
 
-def test_integer_nonce_as_json_number_is_accepted(start_exchange, connect):
-    client = connect(start_exchange().url)
+def test_integer_nonce_as_json_number_is_accepted(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
     request = auth_request(KEY, SECRET, "1700000000000000")
     request["authNonce"] = 1700000000000000  # bitfinex-api-py sends a number
     client.send(request)
     assert client.wait_event("auth")["status"] == "OK"
 
 
-def test_second_auth_on_a_socket_fails(start_exchange, connect):
-    client = connect(start_exchange().url)
+def test_second_auth_on_a_socket_fails(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
     assert client.authenticate(KEY, SECRET, 1)["status"] == "OK"
     start = client.mark()
     client.send(auth_request(KEY, SECRET, "2"))
@@ -84,8 +89,8 @@ def test_second_auth_on_a_socket_fails(start_exchange, connect):
     assert reply["status"] == "FAILED" and reply["code"] == 10100
 
 
-def test_other_accounts_authenticate_with_their_own_keys(start_exchange, connect):
-    exchange = start_exchange()
+def test_other_accounts_authenticate_with_their_own_keys(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     exchange.add_account("poor", "secret-2", balances={("exchange", "USD"): "50"})
     client = connect(exchange.url)
     assert client.authenticate("poor", "secret-2", 1)["status"] == "OK"
@@ -94,8 +99,8 @@ def test_other_accounts_authenticate_with_their_own_keys(start_exchange, connect
         exchange.add_account("poor", "again")
 
 
-def test_filter_trading_only(start_exchange, connect):
-    exchange = start_exchange()
+def test_filter_trading_only(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     client.authenticate(KEY, SECRET, 1, filters=["trading"])
     client.send([0, "on", None, {**LIMIT_BUY, "price": "40000"}])
@@ -107,8 +112,8 @@ def test_filter_trading_only(start_exchange, connect):
     assert not kinds & {"ws", "wu", "n", "bu", "fos"}
 
 
-def test_filter_wallet_of_one_currency(start_exchange, connect):
-    exchange = start_exchange()
+def test_filter_wallet_of_one_currency(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     client.authenticate(KEY, SECRET, 1, filters=["wallet-exchange-BTC", "notify"])
     wallets = client.wait_for(is_account("ws"))[2]
@@ -123,8 +128,8 @@ def test_filter_wallet_of_one_currency(start_exchange, connect):
     assert not [f for f in client.snapshot() if isinstance(f, list) and f[1] in ("os", "on", "oc", "te")]
 
 
-def test_dead_man_switch_cancels_orders_when_the_socket_closes(start_exchange, connect):
-    exchange = start_exchange()
+def test_dead_man_switch_cancels_orders_when_the_socket_closes(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     watcher = connect(exchange.url)
     watcher.authenticate(KEY, SECRET, 1)
     trader = connect(exchange.url)
@@ -138,8 +143,8 @@ def test_dead_man_switch_cancels_orders_when_the_socket_closes(start_exchange, c
     assert exchange.account_state().orders == []
 
 
-def test_without_dms_orders_survive_the_socket(start_exchange, connect):
-    exchange = start_exchange()
+def test_without_dms_orders_survive_the_socket(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     trader = connect(exchange.url)
     trader.authenticate(KEY, SECRET, 1)
     trader.send([0, "on", None, LIMIT_BUY])
@@ -152,8 +157,8 @@ def test_without_dms_orders_survive_the_socket(start_exchange, connect):
     assert len(again.wait_for(is_account("os"))[2]) == 1
 
 
-def test_unauth(start_exchange, connect):
-    client = connect(start_exchange().url)
+def test_unauth(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
     client.authenticate(KEY, SECRET, 1)
     client.send({"event": "unauth"})
     assert client.wait_event("unauth") == {"event": "unauth", "status": "OK", "chanId": 0}
@@ -162,8 +167,8 @@ def test_unauth(start_exchange, connect):
     assert client.wait_event("error", start=start)["code"] == 10200
 
 
-def test_received_log_records_inputs_once(start_exchange, connect):
-    exchange = start_exchange()
+def test_received_log_records_inputs_once(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     client.authenticate(KEY, SECRET, 1)
     for cid in (1, 2):

@@ -1,5 +1,8 @@
 """Books on the local exchange: snapshots, updates, aggregation, lengths, and ``cs`` checksums
-recomputed here with an independent reference implementation from the raw JSON text."""
+recomputed here with an independent reference implementation from the raw JSON text.
+
+Slow tier: every precision and length over loopback, checked against a reference (4.5 s).
+"""
 
 from __future__ import annotations
 
@@ -11,11 +14,26 @@ from typing import Any
 import pytest
 
 from bitfinex.protocol.constants import ConfFlag
+from bitfinex.testing import ManualClock
+
+from helpers import STILL_MARKET
+
+pytestmark = [pytest.mark.slow, STILL_MARKET]
+
+F1_CLOCK = ManualClock()
+"""The clock of the F1 test's exchange (a marker holds one object for every run of the test)."""
+
+
+@pytest.fixture(autouse=True)
+def rewound_clock() -> ManualClock:
+    """:data:`F1_CLOCK`, set back to its start before each test (before its exchange is made)."""
+    F1_CLOCK.now = ManualClock().now
+    return F1_CLOCK
+
 
 PRECISIONS = ("P0", "P1", "P2", "P3", "P4", "R0")
 LENGTHS = ("1", "25", "100", "250")
 SIGNIFICANT = {"P0": 5, "P1": 4, "P2": 3, "P3": 2, "P4": 1}
-
 
 
 def parse_text(raw: bytes) -> Any:
@@ -120,8 +138,9 @@ def subscribe_all_books(client, symbol: str) -> dict[tuple[str, str], int]:
 
 
 @pytest.mark.parametrize("symbol", ["tBTCUSD", "tETHBTC", "fUSD"])
-def test_every_precision_and_length_checksums_and_stays_uncrossed(start_exchange, connect, symbol):
-    exchange = start_exchange(seed=3)
+@pytest.mark.bitfinex_exchange(seed=3)
+def test_every_precision_and_length_checksums_and_stays_uncrossed(bitfinex_exchange, connect, symbol):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     client.send({"event": "conf", "flags": int(ConfFlag.OB_CHECKSUM)})
     client.wait_event("conf")
@@ -139,8 +158,8 @@ def test_every_precision_and_length_checksums_and_stays_uncrossed(start_exchange
             assert len(book.bids) > 25 and len(book.asks) > 25
 
 
-def test_snapshot_shape_sides_and_aggregation(start_exchange, connect):
-    exchange = start_exchange()
+def test_snapshot_shape_sides_and_aggregation(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     _, raw_book = client.subscribe(channel="book", symbol="tBTCUSD", prec="R0", len="250")
     for precision, digits in SIGNIFICANT.items():
@@ -164,8 +183,8 @@ def test_snapshot_shape_sides_and_aggregation(start_exchange, connect):
     assert all(len(entry) == 3 and isinstance(entry[0], int) for entry in raw_book)
 
 
-def test_funding_book_entries(start_exchange, connect):
-    client = connect(start_exchange().url)
+def test_funding_book_entries(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
     _, levels = client.subscribe(channel="book", symbol="fUSD", prec="P0", len="25")
     assert all(len(e) == 4 and isinstance(e[1], int) and e[2] > 0 for e in levels)
     assert any(e[3] < 0 for e in levels) and any(e[3] > 0 for e in levels)
@@ -173,8 +192,8 @@ def test_funding_book_entries(start_exchange, connect):
     assert all(len(e) == 4 and isinstance(e[0], int) and e[1] in (2, 7, 30, 120) for e in offers)
 
 
-def test_removals_use_zero_count_or_zero_price(start_exchange, connect):
-    exchange = start_exchange()
+def test_removals_use_zero_count_or_zero_price(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     aggregated, _ = client.subscribe(channel="book", symbol="tBTCUSD", prec="P0", len="25")
     raw, _ = client.subscribe(channel="book", symbol="tBTCUSD", prec="R0", len="25")
@@ -190,11 +209,9 @@ def test_removals_use_zero_count_or_zero_price(start_exchange, connect):
     assert all(isinstance(e[0], int) and e[0] > 1_000_000 for e in raw_removals)
 
 
-def test_f1_books_publish_at_most_every_two_seconds(start_exchange, connect):
-    from bitfinex.testing import ManualClock
-
-    clock = ManualClock()
-    exchange = start_exchange(clock=clock)
+@pytest.mark.bitfinex_exchange(clock=F1_CLOCK)
+def test_f1_books_publish_at_most_every_two_seconds(bitfinex_exchange, connect, rewound_clock):
+    clock, exchange = rewound_clock, bitfinex_exchange
     client = connect(exchange.url)
     client.send({"event": "conf", "flags": int(ConfFlag.OB_CHECKSUM)})
     client.wait_event("conf")

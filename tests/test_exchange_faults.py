@@ -1,9 +1,13 @@
 """Faults on demand, robustness against client garbage, connection-rate limits and TLS, each
-observed by a real WebSocket client."""
+observed by a real WebSocket client. (The timed faults, ``go_silent`` and ``delay_acks``, are
+proven to the instant on the memory network, in ``test_memory.py``.)
+
+Slow tier: loopback tests, each with an exchange of its own (2.5 s).
+"""
 
 from __future__ import annotations
 
-import time
+import math
 
 import pytest
 
@@ -11,15 +15,13 @@ from bitfinex.protocol.constants import ConfFlag
 from bitfinex.testing import MALFORMED_FRAMES
 from bitfinex.testing.tls import generate_certificates
 
-from exchange_client import KEY, SECRET, NotJson, RawClient, is_data
+from helpers import KEY, SECRET, STILL_MARKET, NotJson, RawClient, is_data
+
+pytestmark = [pytest.mark.slow, STILL_MARKET]
 
 
-def heartbeat(chan_id):
-    return lambda f: isinstance(f, list) and f[:2] == [chan_id, "hb"]
-
-
-def test_drop_connections_aborts_sockets(start_exchange, connect):
-    exchange = start_exchange()
+def test_drop_connections_aborts_sockets(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     clients = [connect(exchange.url) for _ in range(2)]
     exchange.wait_for_connections(2)
     assert exchange.faults.drop_connections() == 2
@@ -27,50 +29,24 @@ def test_drop_connections_aborts_sockets(start_exchange, connect):
     exchange.wait_for_connections(0)
 
 
-def test_drop_connections_with_a_close_code(start_exchange, connect):
-    exchange = start_exchange()
+def test_drop_connections_with_a_close_code(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     exchange.faults.drop_connections(code=1012, reason="restarting")
     assert client.wait_closed() == 1012 and client.close_reason == "restarting"
 
 
-def test_go_silent_keeps_the_socket_but_sends_nothing(start_exchange, connect):
-    exchange = start_exchange(heartbeat_interval=0.1)
-    client = connect(exchange.url)
-    chan_id, _ = client.subscribe(channel="ticker", symbol="tBTCUSD")
-    client.wait_for(heartbeat(chan_id))
-    exchange.faults.go_silent()
-    start = client.mark()
-    client.send({"event": "ping", "cid": 1})
-    with pytest.raises(TimeoutError):
-        client.wait_for(lambda f: True, timeout=0.6, start=start)
-    assert not client.closed.is_set() and exchange.connection_count == 1
-    exchange.faults.resume()
-    client.wait_for(heartbeat(chan_id), start=start)
-
-
-def test_go_silent_for_a_while_resumes_by_itself(start_exchange, connect):
-    exchange = start_exchange(heartbeat_interval=0.1)
-    client = connect(exchange.url)
-    chan_id, _ = client.subscribe(channel="ticker", symbol="tBTCUSD")
-    exchange.faults.go_silent(0.4)
-    silenced = time.monotonic()
-    start = client.mark()
-    client.wait_for(heartbeat(chan_id), start=start, timeout=3)
-    assert time.monotonic() - silenced >= 0.25  # heartbeats come every 0.1 s when not silenced
-
-
 @pytest.mark.parametrize("code", [20051, 20060, 20061])
-def test_send_info(start_exchange, connect, code):
-    exchange = start_exchange()
+def test_send_info(bitfinex_exchange, connect, code):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     exchange.faults.send_info(code)
     info = client.wait_event("info", code=code)
     assert isinstance(info["msg"], str) and info["msg"]
 
 
-def test_corrupt_next_checksum(start_exchange, connect):
-    exchange = start_exchange()
+def test_corrupt_next_checksum(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     client.send({"event": "conf", "flags": int(ConfFlag.OB_CHECKSUM)})
     client.wait_event("conf")
@@ -90,37 +66,37 @@ def test_corrupt_next_checksum(start_exchange, connect):
     assert client.wait_for(lambda f: is_data(third)(f) and f[1] == "cs", start=start)[2] == good
 
 
-def test_send_malformed_frames_of_every_kind(start_exchange, connect):
-    exchange = start_exchange()
+def test_send_malformed_frames_of_every_kind(bitfinex_exchange, connect):
+    assert [f.name for f in MALFORMED_FRAMES] == [
+        "not-json", "wrong-types", "unknown-channel", "binary", "huge-array", "truncated", "wrong-shape", "scalar",
+        "deep-nesting", "nan", "overflow", "bom", "utf-16",
+    ]  # fmt: skip
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
+    client.wait_event("info")
     start = client.mark()
     exchange.faults.send_malformed(len(MALFORMED_FRAMES))
     text_frames = len(MALFORMED_FRAMES) - 1
     frames = client.wait_count(lambda f: True, text_frames, start=start)
-    assert sum(isinstance(f, NotJson) for f in frames) == 2
+    assert client.raw[start:] == [f.payload for f in MALFORMED_FRAMES if not f.binary]  # byte for byte, in order
+    assert client.binary_count == 1  # the binary frame came before the text frames after it
+    deep = next(f.payload for f in MALFORMED_FRAMES if f.name == "deep-nesting")
+    assert deep == b"[" * 2000 + b"]" * 2000
+    # the test client decodes with the stdlib: not-json, truncated and deep-nesting are not JSON to it...
+    assert sum(isinstance(f, NotJson) for f in frames) == 3
     assert any(isinstance(f, list) and len(f) == 100_000 for f in frames)
-    client.wait_for(lambda f: f is None, start=start)
-    with client._condition:
-        assert client.binary_count == 1
+    assert None in frames
+    # ...while it reads NaN, 1e400, a BOM and UTF-16 (from bytes), as orjson would not
+    assert frames.count([1, "hb"]) == 2
+    numbers = [f[1][0] for f in frames if isinstance(f, list) and len(f) == 2 and f[0] == 1 and isinstance(f[1], list)]
+    assert len(numbers) == 2 and math.isnan(numbers[0]) and numbers[1] == math.inf
+    assert not client.closed
     with pytest.raises(ValueError):
         exchange.faults.send_malformed(1, kinds=["nonsense"])
 
 
-def test_delay_acks_keeps_order(start_exchange, connect):
-    exchange = start_exchange()
-    client = connect(exchange.url)
-    exchange.faults.delay_acks(0.3)
-    sent = time.monotonic()
-    client.send({"event": "ping", "cid": 1})
-    client.send({"event": "ping", "cid": 2})
-    pongs = client.wait_count(lambda f: isinstance(f, dict) and f.get("event") == "pong", 2)
-    assert time.monotonic() - sent >= 0.3
-    assert [p["cid"] for p in pongs] == [1, 2]
-    exchange.faults.delay_acks(0)
-
-
-def test_reorder_acks(start_exchange, connect):
-    exchange = start_exchange()
+def test_reorder_acks(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     client = connect(exchange.url)
     exchange.faults.reorder_acks(2)
     client.send({"event": "subscribe", "channel": "ticker", "symbol": "tBTCUSD"})
@@ -134,8 +110,8 @@ def test_reorder_acks(start_exchange, connect):
     assert [p["cid"] for p in pongs] == [3, 4]
 
 
-def test_refuse_auth_once(start_exchange, connect):
-    exchange = start_exchange()
+def test_refuse_auth_once(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     exchange.faults.refuse_auth(code=10114, msg="nonce: small")
     client = connect(exchange.url)
     refused = client.authenticate(KEY, SECRET, 1)
@@ -143,8 +119,8 @@ def test_refuse_auth_once(start_exchange, connect):
     assert connect(exchange.url).authenticate(KEY, SECRET, 2)["status"] == "OK"
 
 
-def test_garbage_from_one_client_does_not_disturb_another(start_exchange, connect):
-    exchange = start_exchange()
+def test_garbage_from_one_client_does_not_disturb_another(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     victim = connect(exchange.url)
     victim.send({"event": "conf", "flags": int(ConfFlag.SEQ_ALL)})
     victim.wait_event("conf")
@@ -192,8 +168,9 @@ def test_garbage_from_one_client_does_not_disturb_another(start_exchange, connec
     assert trade[2][2] > 0 and exchange.connection_count == 1
 
 
-def test_connection_rate_limit_refuses_handshakes(start_exchange, connect, client_reactor):
-    exchange = start_exchange(connection_rate_limit=(2, 60.0))
+@pytest.mark.bitfinex_exchange(connection_rate_limit=(2, 60.0))
+def test_connection_rate_limit_refuses_handshakes(bitfinex_exchange, connect, client_reactor):
+    exchange = bitfinex_exchange
     connect(exchange.url)
     connect(exchange.url)
     refused = RawClient(client_reactor, exchange.url)
@@ -202,8 +179,9 @@ def test_connection_rate_limit_refuses_handshakes(start_exchange, connect, clien
     assert exchange.connection_count == 2
 
 
-def test_tls_with_the_generated_ca(start_exchange, connect, client_reactor):
-    exchange = start_exchange(tls=True)
+@pytest.mark.bitfinex_exchange(tls=True)
+def test_tls_with_the_generated_ca(bitfinex_exchange, connect, client_reactor):
+    exchange = bitfinex_exchange
     assert exchange.url.startswith("wss://")
     assert exchange.ca_path.read_bytes() == exchange.ca_certificate
     client = connect(exchange.url, ca_pem=exchange.ca_certificate)

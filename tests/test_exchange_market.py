@@ -1,5 +1,8 @@
 """Public market data of the local exchange: ticker, trades and candle shapes, and trades that
-move the ticker and every candle timeframe consistently."""
+move the ticker and every candle timeframe consistently.
+
+Slow tier: every candle timeframe and a moving market over loopback (3 s).
+"""
 
 from __future__ import annotations
 
@@ -10,12 +13,26 @@ import pytest
 from bitfinex.protocol.constants import CANDLE_TIMEFRAMES
 from bitfinex.testing import ManualClock
 
+from helpers import STILL_MARKET
+
+pytestmark = [pytest.mark.slow, STILL_MARKET]
+
 MINUTE = 60_000
 START = 1_700_000_000_000 + 5_000  # five seconds into a minute
+CLOCK = ManualClock(START)
+"""The clock of the exchanges of the tests that mark it (a marker holds one object for every
+test it marks)."""
 
 
-def test_trading_and_funding_ticker_shapes(start_exchange, connect):
-    client = connect(start_exchange().url)
+@pytest.fixture(autouse=True)
+def rewound_clock() -> ManualClock:
+    """:data:`CLOCK`, set back to :data:`START` before each test (before its exchange is made)."""
+    CLOCK.now = START
+    return CLOCK
+
+
+def test_trading_and_funding_ticker_shapes(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
     _, trading = client.subscribe(channel="ticker", symbol="tBTCUSD")
     assert len(trading) == 10
     bid, bid_size, ask, ask_size, change, relative, last, volume, high, low = trading
@@ -28,8 +45,8 @@ def test_trading_and_funding_ticker_shapes(start_exchange, connect):
     assert funding[13] is None and funding[14] is None and funding[15] > 0
 
 
-def test_trades_snapshot_is_newest_first(start_exchange, connect):
-    client = connect(start_exchange().url)
+def test_trades_snapshot_is_newest_first(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
     _, trades = client.subscribe(channel="trades", symbol="tETHUSD")
     assert len(trades) == 30
     assert all(len(t) == 4 for t in trades)
@@ -40,8 +57,9 @@ def test_trades_snapshot_is_newest_first(start_exchange, connect):
 
 
 @pytest.mark.parametrize("timeframe", [*CANDLE_TIMEFRAMES, "7D"])
-def test_candle_snapshots_for_every_timeframe(start_exchange, connect, timeframe):
-    client = connect(start_exchange(clock=ManualClock(START)).url)
+@pytest.mark.bitfinex_exchange(clock=CLOCK)
+def test_candle_snapshots_for_every_timeframe(bitfinex_exchange, connect, timeframe):
+    client = connect(bitfinex_exchange.url)
     _, candles = client.subscribe(channel="candles", key=f"trade:{timeframe}:tBTCUSD")
     assert len(candles) == 240
     stamps = [c[0] for c in candles]
@@ -51,15 +69,15 @@ def test_candle_snapshots_for_every_timeframe(start_exchange, connect, timeframe
     assert candles[0][0] <= START
 
 
-def test_funding_candles_need_a_period(start_exchange, connect):
-    client = connect(start_exchange().url)
+def test_funding_candles_need_a_period(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
     _, candles = client.subscribe(channel="candles", key="trade:1h:fUSD:p30")
     assert candles and all(len(c) == 6 for c in candles)
 
 
-def test_trades_move_ticker_and_candles_consistently(start_exchange, connect):
-    clock = ManualClock(START)
-    exchange = start_exchange(clock=clock, seed=5)
+@pytest.mark.bitfinex_exchange(clock=CLOCK, seed=5)
+def test_trades_move_ticker_and_candles_consistently(bitfinex_exchange, connect, rewound_clock):
+    clock, exchange = rewound_clock, bitfinex_exchange
     client = connect(exchange.url)
     trades_channel, _ = client.subscribe(channel="trades", symbol="tBTCUSD")
     ticker_channel, ticker = client.subscribe(channel="ticker", symbol="tBTCUSD")

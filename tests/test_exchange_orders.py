@@ -1,5 +1,8 @@
 """Orders on the local exchange: every input (on, oc, oc_multi, ou, ox_multi, calc), every
-order type and flag, fills against the simulated flow, wallets, positions, and rejections."""
+order type and flag, fills against the simulated flow, wallets, positions, and rejections.
+
+Slow tier: some forty loopback tests, each with an exchange and two connections (6 s).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,27 @@ import pytest
 
 from bitfinex.testing import ManualClock
 
-from exchange_client import KEY, SECRET, is_account, is_data, is_notification
+from helpers import KEY, SECRET, STILL_MARKET, is_account, is_data, is_notification
 
+CLOCK = ManualClock()
+"""The clock of every exchange of this module (the marker holds this one object)."""
 TODAY = "2023-11-14"  # the ManualClock's default date
+
+pytestmark = [pytest.mark.slow, STILL_MARKET, pytest.mark.bitfinex_exchange(clock=CLOCK)]
+
+
+@pytest.fixture(autouse=True)
+def rewound_clock() -> ManualClock:
+    """:data:`CLOCK`, set back to its start before each test (before its exchange is made)."""
+    CLOCK.now = ManualClock().now
+    return CLOCK
 
 
 @pytest.fixture
-def market(start_exchange, connect):
-    """An exchange with a manual clock, a trader authenticated on it, and an observer of its
+def market(bitfinex_exchange, connect):
+    """The exchange (on :data:`CLOCK`), a trader authenticated on it, and an observer of its
     tBTCUSD public channels: (exchange, trader, observer, channels)."""
-    exchange = start_exchange(clock=ManualClock())
+    exchange = bitfinex_exchange
     trader = connect(exchange.url)
     trader.authenticate(KEY, SECRET, 1)
     trader.wait_for(is_account("bu"))
@@ -303,8 +317,8 @@ def test_calc_answers_with_account_messages_and_is_limited(market):
     assert "ratelimit" in trader.wait_event("error", start=start)["msg"]
 
 
-def test_insufficient_balance_is_rejected(start_exchange, connect):
-    exchange = start_exchange()
+def test_insufficient_balance_is_rejected(bitfinex_exchange, connect):
+    exchange = bitfinex_exchange
     exchange.add_account("poor", "s", balances={("exchange", "USD"): "50", ("margin", "USD"): "50"})
     client = connect(exchange.url)
     client.authenticate("poor", "s", 1)
@@ -397,9 +411,8 @@ def test_trailing_stop_follows_the_price(market):
     assert moved[16] > order[16]
 
 
-def test_orders_expire_at_their_time_in_force(start_exchange, connect):
-    clock = ManualClock()
-    exchange = start_exchange(clock=clock)
+def test_orders_expire_at_their_time_in_force(bitfinex_exchange, connect, rewound_clock):
+    clock, exchange = rewound_clock, bitfinex_exchange
     client = connect(exchange.url)
     client.authenticate(KEY, SECRET, 1)
     submit(client, type="EXCHANGE LIMIT", symbol="tBTCUSD", amount="0.1", price="1000", tif="2023-11-14 22:15:00")

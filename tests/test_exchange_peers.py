@@ -1,5 +1,8 @@
 """The official client, bitfinex-api-py (``pip install -e ".[test]"``), against the local
-exchange: public subscriptions with checksums, authentication and an order."""
+exchange: public subscriptions with checksums, authentication and an order.
+
+Slow tier: the official client, with its own asyncio loop and websockets, over loopback.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +12,9 @@ from typing import Any
 
 import pytest
 
-from exchange_client import KEY, SECRET
+from helpers import KEY, SECRET, STILL_MARKET
+
+pytestmark = [pytest.mark.slow, STILL_MARKET]
 
 bfxapi = pytest.importorskip("bfxapi", reason="bitfinex-api-py is not installed (it is in the test extra)")
 
@@ -48,8 +53,9 @@ async def drive_official_client(url: str, events: dict[str, Any]) -> None:
         await asyncio.wait_for(running, timeout=5)
 
 
-def test_bitfinex_api_py_subscribes_authenticates_and_orders(start_exchange):
-    exchange = start_exchange(tick_interval=0.05)
+@pytest.mark.bitfinex_exchange(tick_interval=0.05)
+def test_bitfinex_api_py_subscribes_authenticates_and_orders(bitfinex_exchange):
+    exchange = bitfinex_exchange
     events: dict[str, Any] = {}
     failure: list[BaseException] = []
 

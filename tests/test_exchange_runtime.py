@@ -1,11 +1,14 @@
 """Running the local exchange: determinism, lifecycle, the caller's reactor, the CLI and the
-pytest fixture."""
+pytest fixture.
+
+Slow tier: the command line runs as processes, a pytester session runs the fixture,
+and the determinism check starts three exchanges.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import signal
 import subprocess
 import sys
@@ -20,10 +23,11 @@ from bitfinex.protocol.signing import Secret, auth_message
 from bitfinex.testing import LocalExchange, ManualClock
 from bitfinex.transport.reactor import ReactorThread
 
-from exchange_client import KEY, SECRET, RawClient, is_account
+from helpers import KEY, SECRET, OutputLines, RawClient, is_account
+
+pytestmark = pytest.mark.slow
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-
 
 
 def scripted_session(client_reactor, seed: int) -> list[bytes]:
@@ -105,23 +109,6 @@ def test_runs_in_the_callers_reactor(connect):
         application.stop()
 
 
-class LineReader:
-    """Reads a process's stdout lines in a thread, so a test can wait for each with a timeout."""
-
-    def __init__(self, stream) -> None:
-        self._lines: queue.Queue[str] = queue.Queue()
-        self._thread = threading.Thread(target=self._pump, args=(stream,), daemon=True)
-        self._thread.start()
-
-    def _pump(self, stream) -> None:
-        for line in iter(stream.readline, b""):
-            self._lines.put(line.decode().strip())
-        self._lines.put("")  # end of output
-
-    def line(self, timeout: float = 15.0) -> str:
-        return self._lines.get(timeout=timeout)
-
-
 @contextlib.contextmanager
 def running_cli(*arguments: str) -> Iterator[subprocess.Popen]:
     """``python -m bitfinex.testing ARGUMENTS`` as a process, killed afterwards if still alive."""
@@ -138,60 +125,88 @@ def running_cli(*arguments: str) -> Iterator[subprocess.Popen]:
     finally:
         if process.poll() is None:
             process.kill()
-            process.wait()
+            process.wait(timeout=15)
 
 
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT])
 def test_cli_prints_the_url_first_and_exits_cleanly(connect, stop_signal):
     with running_cli("--host", "127.0.0.1", "--port", "0", "--seed", "3", "--heartbeat", "0.2") as process:
-        output = LineReader(process.stdout)
-        url = output.line()
+        output = OutputLines(process.stdout, "serve")
+        url = output.next()
         assert url.startswith("ws://127.0.0.1:")
-        key = output.line().removeprefix("key=")
-        secret = output.line().removeprefix("secret=")
+        key = output.next().removeprefix("key=")
+        secret = output.next().removeprefix("secret=")
         client = connect(url)
         assert client.authenticate(key, secret, 1)["status"] == "OK"
         client.wait_for(lambda f: f == [0, "hb"])
         process.send_signal(stop_signal)
         assert process.wait(timeout=15) == 0
         assert client.wait_closed() in (1001, 1006)
-        assert output.line() == ""
+        assert output.next() is None  # the output ended
 
 
 def test_cli_with_a_key_prints_only_the_url(connect):
     with running_cli("--key", "cli-key", "--secret", "cli-secret") as process:
-        output = LineReader(process.stdout)
-        url = output.line()
+        output = OutputLines(process.stdout, "serve")
+        url = output.next()
         assert connect(url).authenticate("cli-key", "cli-secret", 1)["status"] == "OK"
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=15) == 0
-        assert output.line() == ""
+        assert output.next() is None  # the output ended
 
 
-def test_pytest_fixture_and_marker(pytester):
+def test_pytest_fixture_and_markers_merged_key_by_key(pytester):
     pytester.makepyfile(
         """
         import socket
+
         import pytest
 
+        import bitfinex.testing.exchange
+
+        pytestmark = pytest.mark.bitfinex_exchange(seed=9, tick_interval=None)
+        DEFAULTS = {"key": "test-key", "secret": "test-secret", "heartbeat_interval": 1.0}
+        given = []
         started = []
 
-        def test_fixture_gives_a_running_exchange(bitfinex_exchange):
+        @pytest.fixture(autouse=True)
+        def record_options(monkeypatch):
+            made = bitfinex.testing.exchange.LocalExchange
+
+            def record(**options):
+                given.append(options)
+                return made(**options)
+
+            monkeypatch.setattr(bitfinex.testing.exchange, "LocalExchange", record)
+
+        def test_the_module_marker_over_the_defaults(bitfinex_exchange):
+            assert given == [{**DEFAULTS, "seed": 9, "tick_interval": None}]
             assert bitfinex_exchange.url.startswith("ws://127.0.0.1:")
             assert (bitfinex_exchange.key, bitfinex_exchange.secret) == ("test-key", "test-secret")
             socket.create_connection(("127.0.0.1", bitfinex_exchange.port), timeout=2).close()
             started.append(bitfinex_exchange)
 
-        @pytest.mark.bitfinex_exchange(key="other", secret="x", seed=9, tick_interval=None)
-        def test_marker_options(bitfinex_exchange):
+        @pytest.mark.bitfinex_exchange(key="other", secret="x", seed=3)
+        def test_a_test_marker_overrides_only_what_it_names(bitfinex_exchange):
+            assert given[-1] == {**DEFAULTS, "key": "other", "secret": "x", "seed": 3, "tick_interval": None}
             assert bitfinex_exchange.key == "other"
-            previous = started[0]
-            with pytest.raises(OSError):
-                socket.create_connection(("127.0.0.1", previous.port), timeout=2)
+            with pytest.raises(OSError):  # the previous test's exchange was stopped
+                socket.create_connection(("127.0.0.1", started[0].port), timeout=2)
+
+        @pytest.mark.bitfinex_exchange(seed=4, heartbeat_interval=None)
+        class TestAClass:
+            @pytest.mark.bitfinex_exchange(seed=5)
+            def test_the_closest_marker_wins(self, bitfinex_exchange):
+                assert given[-1] == {**DEFAULTS, "seed": 5, "heartbeat_interval": None, "tick_interval": None}
+
+        @pytest.mark.bitfinex_exchange("tBTCUSD")
+        def test_positional_arguments_are_refused(bitfinex_exchange):
+            pass
         """
     )
     result = pytester.runpytest_inprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=3, errors=1)
+    result.stdout.fnmatch_lines(["*TypeError: the bitfinex_exchange marker takes keyword arguments only*"])
 
 
 def test_fixture_from_the_installed_plugin(bitfinex_exchange, connect):

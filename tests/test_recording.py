@@ -1,6 +1,12 @@
 """Recording what a client receives (``WssClient(record=...)``) and replaying it through the
 local exchange (``LocalExchange(replay=...)``): a fresh client's callbacks get exactly what the
-recording client's got, at the recorded pace (scaled) or as fast as possible."""
+recording client's got, at the recorded pace (scaled) or as fast as possible.
+
+The session is recorded once for the module (so its exchange is the module fixture's own), and
+each replay is an exchange a test starts once it has the recording.
+
+Slow tier: sessions are recorded and replayed at their recorded pace over loopback (4 s).
+"""
 
 from __future__ import annotations
 
@@ -18,7 +24,26 @@ from bitfinex.recording import FrameRecorder, read_recording
 from bitfinex.testing import LocalExchange
 from bitfinex.testing.replay import AUTH_KEY, Recording, channel_key
 
-from client_helpers import KEY, SECRET, Inbox, is_data, is_frame
+from helpers import (
+    DECODERS,
+    HOSTILE_EVENTS,
+    HOSTILE_INPUTS,
+    HOSTILE_PINGS,
+    KEY,
+    LIVE_MARKET,
+    SECRET,
+    Inbox,
+    RawClient,
+    answers_to,
+    assert_clean_error,
+    assert_clean_pong,
+    assert_nothing_escaped,
+    is_account,
+    is_data,
+    read_frames_with,
+)
+
+pytestmark = [pytest.mark.slow, LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
 
 UPDATES_PER_CHANNEL = 6
 """Data frames (snapshot included) each channel must deliver before the recording stops."""
@@ -42,7 +67,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     """A session recorded against the local exchange (both stopped again), and what each of
     the client's callbacks received."""
     path = tmp_path_factory.mktemp("recording") / "session.jsonl"
-    with LocalExchange(KEY, SECRET, heartbeat_interval=0.5, tick_interval=0.05) as exchange:
+    with LocalExchange(KEY, SECRET, heartbeat_interval=0.5, tick_interval=0.05) as exchange:  # once per module
         client = WssClient(KEY, SECRET, url=exchange.url, record=path)
         try:
             inboxes = subscribe_all(client)
@@ -50,7 +75,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
             for name, inbox in inboxes.items():
                 if name != "auth":
                     inbox.wait_for(is_data(), count=UPDATES_PER_CHANNEL)
-            inboxes["auth"].wait_for(is_frame("bu"))
+            inboxes["auth"].wait_for(is_account("bu"))
         finally:
             client.stop()
     return path, {name: inbox.items for name, inbox in inboxes.items()}
@@ -90,7 +115,7 @@ def test_the_recorder_is_not_on_the_frame_path_unless_asked(make_client: MakeCli
     client.subscribe_to_ticker("BTCUSD", Inbox())
     client.start()
     statuses.wait_kind("subscribed")
-    link = next(iter(client._links.values()))
+    link = next(iter(client._links.links.values()))
     assert link.factory.on_text == link.core.received
 
 
@@ -164,7 +189,8 @@ def test_the_recorder_writes_whole_lines_from_many_threads(tmp_path: Path) -> No
         for writer in writers:
             writer.start()
         for writer in writers:
-            writer.join()
+            writer.join(10)
+        assert not any(writer.is_alive() for writer in writers)
         assert recorder.frames == 800
     recorder.record("public-1", frame)  # after close: ignored
     recorder.close()
@@ -183,3 +209,38 @@ def test_a_line_that_is_not_a_frame_is_reported_with_its_number(tmp_path: Path) 
 def test_an_unwritable_record_file_fails_in_the_constructor(tmp_path: Path) -> None:
     with pytest.raises(OSError):
         WssClient(record=tmp_path / "missing-directory" / "session.jsonl")
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_a_replay_answers_hostile_requests_cleanly_and_stays_usable(
+    recorded: tuple[Path, dict[str, list[Any]]],
+    connect: Callable[..., RawClient],
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    decoder: str,
+) -> None:
+    read_frames_with(monkeypatch, decoder)
+    path, _ = recorded
+    with LocalExchange(replay=path, replay_speed=None) as replay:
+        client = connect(replay.url)
+        client.wait_event("info")
+        codes = {}
+        for number, (name, frame) in enumerate(HOSTILE_EVENTS):
+            codes[name] = assert_clean_error(name, answers_to(client, frame, number))["code"]
+        assert codes["event-array"] == 10000 and codes["not-json"] == codes["nesting-past-the-decoders"] == 10020
+        for number, (name, frame) in enumerate(HOSTILE_PINGS, start=1000):
+            assert_clean_pong(name, answers_to(client, frame, number), decoder)
+        for number, (name, frame) in enumerate(HOSTILE_INPUTS, start=2000):
+            answers = answers_to(client, frame, number)  # a replay answers no input (orjson refuses 1e400 though)
+            assert answers == [] or (decoder == "installed" and [a["code"] for a in answers] == [10020]), (name, answers)
+        unauth = answers_to(client, b'{"event":"unauth"}', 3000)
+        assert [(u["event"], u["status"]) for u in unauth] == [("unauth", "FAILED")]
+        overflow = answers_to(client, b'{"event":"subscribe","channel":"ticker","symbol":"tBTCUSD","subId":[1e400]}', 3001)
+        if decoder == "stdlib":  # orjson refuses 1e400 (an error, checked above)
+            assert overflow[0]["event"] == "subscribed" and overflow[0]["subId"] == [None]
+        client.send({"event": "subscribe", "channel": "trades", "symbol": "tBTCUSD", "subId": [[[[7]]]]})
+        subscribed = client.wait_event("subscribed", channel="trades")
+        assert subscribed["subId"] == [[[[7]]]]
+        client.wait_for(lambda f: isinstance(f, list) and f[0] == subscribed["chanId"])  # and the recorded frames come
+        assert not client.closed
+    assert_nothing_escaped(caplog)

@@ -4,7 +4,10 @@ Each example below is copied character for character from the reference users kn
 leading indentation removed). The test gives it what the reference assumes exists — ``key`` and
 ``secret`` read from the environment, ``WssClient``, ``datetime`` — sets only
 ``BITFINEX_WS_URL``, runs it, waits until the exchange received what the example sends, and
-calls ``stop()``.
+calls ``stop()``. This is the one run of these examples: ``test_docs.py`` checks that the docs
+carry them and skips them.
+
+Slow tier: the quickstart sleeps 5 s, as the reference's does.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ import pytest
 
 from bitfinex import WssClient
 
-from client_helpers import KEY, SECRET, sent_frames, wait_until
+from helpers import LIVE_MARKET, sent_frames, wait_until
+
+pytestmark = [pytest.mark.slow, LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
 
 QUICKSTART = '''
 def my_candle_handler(message):
@@ -285,11 +290,11 @@ EXAMPLES = {
 
 
 @pytest.mark.parametrize("name", sorted(EXAMPLES))
-def test_seed_example_runs_verbatim(name, exchange, monkeypatch, capsys):
+def test_seed_example_runs_verbatim(name, bitfinex_exchange, monkeypatch, capsys):
     code, expectations = EXAMPLES[name]
-    monkeypatch.setenv("BITFINEX_WS_URL", exchange.url)
-    monkeypatch.setenv("BITFINEX_KEY", KEY)
-    monkeypatch.setenv("BITFINEX_SECRET", SECRET)
+    monkeypatch.setenv("BITFINEX_WS_URL", bitfinex_exchange.url)
+    monkeypatch.setenv("BITFINEX_KEY", bitfinex_exchange.key)
+    monkeypatch.setenv("BITFINEX_SECRET", bitfinex_exchange.secret)
     namespace = {
         "WssClient": WssClient,
         "key": os.environ.get("BITFINEX_KEY"),
@@ -299,7 +304,7 @@ def test_seed_example_runs_verbatim(name, exchange, monkeypatch, capsys):
     try:
         exec(compile(textwrap.dedent(code), f"<seed example {name}>", "exec"), namespace)
         for check in expectations(namespace):
-            wait_until(lambda check=check: check(sent_frames(exchange)), what=f"{name}: its frames reached the exchange")
+            wait_until(lambda check=check: check(sent_frames(bitfinex_exchange)), what=f"{name}: its frames reached the exchange")
     finally:
         if "my_client" in namespace:
             namespace["my_client"].stop()
