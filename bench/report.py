@@ -237,7 +237,7 @@ def render(document: dict[str, Any]) -> str:
         for key, measurement in measurements.items():
             for error in measurement["errors"]:
                 notes.append(f"{name}, {key}: {measurement['failed']} failed run(s): {error}")
-    lines = [_title(document), "", *_table(headers, rows)]
+    lines = [_title(document), "", *_table(headers, rows), *_revision_lines(document)]
     lines += ["", *_orders_lines(document), "", *_book_lines(document), "", "Targets:"]
     for target in document["targets"]:
         mark = {True: "MET    ", False: "NOT MET", None: "n/a    "}[target["met"]]
@@ -246,6 +246,21 @@ def render(document: dict[str, Any]) -> str:
     if notes:
         lines += ["", "Notes:", *(f"  {index}. {note}" for index, note in enumerate(notes, 1))]
     return "\n".join(lines)
+
+
+def _revision_lines(document: dict[str, Any]) -> list[str]:
+    """For each row measured again at another revision (``--against REF``): this checkout's
+    frames/s over that revision's, paired per repetition."""
+    lines = []
+    for name in document["summary"]:
+        if " @" not in name:
+            continue
+        current = name.split(" @")[0]
+        paired = paired_ratio(document["runs"], current, name, "frames_per_second")
+        if paired:
+            lines.append(f"  {current}: {paired['median']:.3f}× the frames/s of {name} "
+                         f"(min–max {paired['min']:.3f}–{paired['max']:.3f}, paired per repetition)")
+    return ["", "This checkout against another revision:", *lines] if lines else []
 
 
 def _title(document: dict[str, Any]) -> str:

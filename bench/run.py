@@ -11,6 +11,7 @@ as JSON under ``bench/results/``.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import importlib.util
 import json
@@ -29,7 +30,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from bench import report
-from bench.clients import BASELINE, CLIENTS, ClientConfig, Peer
+from bench.clients import BASELINE, CLIENTS, REVISION_ROWS, ClientConfig, Peer
 from bench.harness import LATENCY_RUN, ORDERS_RUN, SUBSCRIPTIONS_RUN, THROUGHPUT_RUN, ClientPlan
 from bench.wire import IDLE, LATENCY, STREAM_SUBSCRIPTIONS, THROUGHPUT, FeedPlan, feed_url, many_subscriptions
 
@@ -191,10 +192,35 @@ def install_peers() -> None:
 # -- servers ------------------------------------------------------------------------------
 
 
-def _child_environment() -> dict[str, str]:
+def _child_environment(source: Optional[str] = None) -> dict[str, str]:
     environment = dict(os.environ)
-    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPOSITORY), environment.get("PYTHONPATH")]))
+    environment["PYTHONPATH"] = os.pathsep.join(filter(None, [source, str(REPOSITORY), environment.get("PYTHONPATH")]))
     return environment
+
+
+@contextmanager
+def revision_source(ref: str, directory: Path) -> Iterator[str]:
+    """A directory holding only the ``bitfinex`` package of revision ``ref`` (a git worktree of
+    it, removed afterwards), to put first on a client's path: the bench's own code stays this
+    checkout's, the client under test is ``ref``'s."""
+    checkout = directory / "checkout"
+    subprocess.run(["git", "-C", str(REPOSITORY), "worktree", "add", "--detach", "--quiet", str(checkout), ref],
+                   check=True)
+    try:
+        source = directory / "import"
+        source.mkdir()
+        (source / "bitfinex").symlink_to(checkout / "bitfinex")
+        yield str(source)
+    finally:
+        subprocess.run(["git", "-C", str(REPOSITORY), "worktree", "remove", "--force", str(checkout)], check=False)
+
+
+def revision_rows(ref: str, source: str) -> list[ClientConfig]:
+    """The :data:`~bench.clients.REVISION_ROWS`, again, built from revision ``ref``."""
+    return [
+        dataclasses.replace(config, name=f"{config.name} @{ref}", source=source, measures=(THROUGHPUT_RUN, LATENCY_RUN))
+        for config in CLIENTS if config.name in REVISION_ROWS
+    ]
 
 
 def _read_first_line(process: subprocess.Popen[str], timeout: float, what: str) -> str:
@@ -297,7 +323,7 @@ def run_client(contender: Contender, plan: ClientPlan, repetition: int, measurem
     with open(stem.with_suffix(".log"), "w") as log, suppress(subprocess.TimeoutExpired):
         subprocess.run([contender.python, "-m", "bench.harness", str(plan_path), str(result_path)],
                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPOSITORY,
-                       env=_child_environment(), timeout=plan.timeout + 30)
+                       env=_child_environment(contender.config.source), timeout=plan.timeout + 30)
     wall = time.monotonic() - started
     try:
         result = json.loads(result_path.read_text())
@@ -378,6 +404,8 @@ def parse_arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--no-peers", action="store_true", help="leave bitfinex-api-py and cryptofeed out")
     parser.add_argument("--seed", type=int, default=2021, help="seed of the stream")
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for the JSON results")
+    parser.add_argument("--against", metavar="REF",
+                        help="also measure WssClient (json and orjson) built from git revision REF, side by side")
     parser.add_argument("--install-peers", action="store_true",
                         help="make a virtualenv for each peer that cannot be installed here, then exit")
     return parser.parse_args(argv)
@@ -396,11 +424,11 @@ def choose_settings(arguments: argparse.Namespace) -> Settings:
     return Settings(**{**settings.__dict__, **overrides}) if overrides else settings
 
 
-def choose_clients(settings: Settings, selection: Optional[str]) -> list[Contender]:
+def choose_clients(settings: Settings, selection: Optional[str], extra: Sequence[ClientConfig] = ()) -> list[Contender]:
     """The clients of this run (the baseline always), each with its interpreter or skip reason."""
     chosen = []
     wanted = [part.strip().lower() for part in selection.split(",")] if selection else None
-    for config in CLIENTS:
+    for config in (*CLIENTS, *extra):
         if config.name != BASELINE:
             if settings.smoke_only and not config.smoke:
                 continue
@@ -417,11 +445,15 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         install_peers()
         return {}
     settings = choose_settings(arguments)
-    contenders = choose_clients(settings, arguments.clients)
     started = datetime.datetime.now()
     clock = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="bench-") as temporary:
+    with tempfile.TemporaryDirectory(prefix="bench-") as temporary, ExitStack() as stack:
         log_directory = Path(temporary)
+        extra: list[ClientConfig] = []
+        if arguments.against:
+            revision = Path(tempfile.mkdtemp(prefix="bench-revision-", dir=temporary))
+            extra = revision_rows(arguments.against, stack.enter_context(revision_source(arguments.against, revision)))
+        contenders = choose_clients(settings, arguments.clients, extra)
         with servers(settings, log_directory, arguments.seed) as running:
             runs = measure_all(contenders, settings, running, log_directory)
         book = book_figures(settings, log_directory)

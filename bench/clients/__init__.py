@@ -46,6 +46,8 @@ class ClientConfig:
     :param channels: channels it can subscribe (for the many-subscriptions run).
     :param measures: the measurements it takes part in.
     :param smoke: part of the quick smoke run.
+    :param source: a directory whose ``bitfinex`` package the client imports instead of this
+        checkout's (the rows ``--against REF`` adds: the same client built from another revision).
     """
 
     name: str
@@ -57,6 +59,7 @@ class ClientConfig:
     channels: tuple[str, ...] = ALL_CHANNELS
     measures: tuple[str, ...] = (THROUGHPUT_RUN, LATENCY_RUN, SUBSCRIPTIONS_RUN)
     smoke: bool = True
+    source: Optional[str] = None
 
 
 BASELINE = "bare autobahn default, json"
@@ -75,6 +78,8 @@ CRYPTOFEED = Peer(
     note="needs websockets>=14.1, which bitfinex-api-py 4.0.0 refuses, so it gets a virtualenv of its own",
 )
 OFFICIAL = f"bitfinex-api-py {BITFINEX_API_PY.version}"
+REVISION_ROWS = (WSSCLIENT_JSON, WSSCLIENT_ORJSON)
+"""The rows ``python -m bench --against REF`` measures again, built from revision REF."""
 CRYPTOFEED_NAME = f"cryptofeed {CRYPTOFEED.version}"
 
 ALL_MEASURES = (THROUGHPUT_RUN, LATENCY_RUN, SUBSCRIPTIONS_RUN, ORDERS_RUN)
