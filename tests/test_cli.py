@@ -233,6 +233,13 @@ def test_bad_arguments_are_usage_errors(arguments: tuple[str, ...], message: str
     assert message in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("url", ["http://127.0.0.1:9/ws/2", "garbage"])
+def test_a_bad_url_is_a_usage_error_not_a_hang(url: str) -> None:
+    result = cli("stream", "ticker", "BTCUSD", "--url", url)
+    assert result.returncode == 2
+    assert "url must be ws://" in result.stderr and "Traceback" not in result.stderr
+
+
 @pytest.mark.skipif(not CONSOLE_SCRIPT.exists(), reason="the bitfinex-wss console script is not installed")
 def test_the_console_script(bitfinex_exchange: LocalExchange) -> None:
     assert "stream" in cli("--help", program=[str(CONSOLE_SCRIPT)]).stdout

@@ -231,6 +231,47 @@ def test_stop_reports_queued_orders_and_leaves_no_thread_or_socket(bitfinex_exch
         client.start()
 
 
+def race_orders_against_stop(exchange, make_client) -> None:
+    """Three threads place orders while the main thread stops the client."""
+    client, statuses = make_client()
+    client.authenticate(Inbox())
+    client.start()
+    cids: list[int] = []
+    ready = threading.Barrier(4)
+
+    def place() -> None:
+        ready.wait(5)
+        for _ in range(30):
+            try:
+                cids.append(client.new_order("LIMIT", "BTCUSD", 1, 100))
+            except RuntimeError:
+                return
+
+    threads = [threading.Thread(target=place) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    ready.wait(5)
+    client.stop()
+    for thread in threads:
+        thread.join(10)
+    reported = {e.cid for e in statuses.items if e.kind in ("order_not_sent", "order_unconfirmed")}
+
+    def accounted() -> bool:
+        sent = {f.frame[3].get("cid") for f in exchange.received_inputs("on")}
+        return set(cids) <= reported | sent
+
+    wait_until(accounted, 5.0, "every cid written or reported")
+    with pytest.raises(RuntimeError, match="stopped"):
+        client.new_order("LIMIT", "BTCUSD", 1, 100)
+
+
+def test_orders_made_while_stop_runs_are_sent_reported_or_refused(bitfinex_exchange, make_client):
+    """Every new_order() racing stop() either returns a cid the client accounts for (written, or
+    reported as not sent or unconfirmed) or raises RuntimeError; none is queued and forgotten."""
+    for _ in range(10):
+        race_orders_against_stop(bitfinex_exchange, make_client)
+
+
 def test_many_clients_one_after_another_in_one_process(bitfinex_exchange, make_client):
     for _ in range(3):
         client, _ = make_client()
@@ -325,7 +366,18 @@ def test_embedded_in_an_application_reactor(bitfinex_exchange):
     (dict(max_retries=-1), "max_retries"),
     (dict(slow_callback_threshold=0), "slow_callback_threshold"),
     (dict(status_callback="print"), "status_callback"),
+    (dict(url="http://127.0.0.1:8080/ws/2"), "url"),
+    (dict(url="garbage"), "url"),
+    (dict(url="ws://:80"), "url"),
+    (dict(url="wss://host:99999"), "url"),
 ])
 def test_constructor_refuses_bad_settings_naming_them(options, words):
     with pytest.raises((ValueError, TypeError), match=words):
         WssClient(**options)
+
+
+@pytest.mark.parametrize("value", ["garbage", "http://127.0.0.1:8080", "ws://host:port"])
+def test_a_bad_url_in_the_environment_is_refused_naming_the_variable(value, monkeypatch):
+    monkeypatch.setenv("BITFINEX_WS_URL", value)
+    with pytest.raises(ValueError, match=r"\$BITFINEX_WS_URL"):
+        WssClient()

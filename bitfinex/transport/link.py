@@ -104,7 +104,6 @@ class Link:
         scheme, self.host, self.port = parse_url(url)
         self.tls = client_tls(self.host, ca) if scheme == "wss" else None
         self.factory = BitfinexClientFactory(url, reactor, self, on_text or core.received, user_agent)
-        self.factory.connection_failed = self._connect_failed
         self.machine = link_machine(core.name)
         """The link's state machine (see :mod:`bitfinex.protocol.states`)."""
         self.protocol: Optional[BitfinexClientProtocol] = None
@@ -172,7 +171,7 @@ class Link:
         if protocol is None:
             connector = self.connector
             if connector is not None and getattr(connector, "state", "") == "connecting":
-                connector.stopConnecting()  # fires _connect_failed, which finishes the close
+                connector.stopConnecting()  # fires connection_failed, which finishes the close
             if self.state is LinkState.CLOSING:
                 self._finish_close()
             return waiter
@@ -253,7 +252,8 @@ class Link:
         """Bitfinex sends only text; a binary message is logged and skipped."""
         self.core.drop("binary message", f"<{size} bytes>")
 
-    def _connect_failed(self, reason: str) -> None:
+    def connection_failed(self, reason: str) -> None:
+        """The TCP connection could not be made (refused, timed out, or stopped by :meth:`close`)."""
         if self.state is LinkState.CLOSING:
             self._finish_close()
             return

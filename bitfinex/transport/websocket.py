@@ -60,6 +60,8 @@ class LinkEvents(Protocol):
 
     def binary_message(self, size: int) -> None: ...
 
+    def connection_failed(self, reason: str) -> None: ...
+
 
 class BitfinexClientProtocol(WebSocketClientProtocol):
     """One WebSocket connection; hands every text message to :attr:`on_text`."""
@@ -191,7 +193,6 @@ class BitfinexClientFactory(WebSocketClientFactory):
         )
         self.link = link
         self.on_text = on_text
-        self.connection_failed: Callable[[str], None] = lambda reason: None
 
     def buildProtocol(self, addr: Any) -> BitfinexClientProtocol:
         """Make the protocol for a new connection and wire it to the link."""
@@ -203,7 +204,7 @@ class BitfinexClientFactory(WebSocketClientFactory):
 
     def clientConnectionFailed(self, connector: Any, reason: Any) -> None:
         """TCP (or TLS) connection could not be made."""
-        self.connection_failed(_failure_text(reason))
+        self.link.connection_failed(_failure_text(reason))
 
 
 def _failure_text(reason: Any) -> str:
