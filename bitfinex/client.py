@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal, Optional, Union, overload
 
 from twisted.internet.defer import Deferred
@@ -512,6 +512,10 @@ class WssClient:
         flags: Optional[Iterable[int]] = None,
         tif: Union[str, datetime.datetime, None] = None,
         set_cid: bool = True,
+        *,
+        lev: Optional[int] = None,
+        gid: Optional[int] = None,
+        meta: Optional[Mapping[str, Any]] = None,
     ) -> dict[str, Any]:
         """Create a new order operation (for :meth:`multi_order`), validated, without sending it.
 
@@ -528,6 +532,12 @@ class WssClient:
         :param flags: order flags (e.g. ``[4096]`` for post-only), combined.
         :param tif: time in force: a UTC datetime or ``"YYYY-MM-DD HH:MM:SS"``.
         :param set_cid: give the order a cid (a unique millisecond timestamp).
+        :param lev: leverage of a derivative order (``tBTCF0:USTF0``), 1 to 100; Bitfinex uses 10
+            when it is not given. Refused on spot pairs and ``EXCHANGE`` orders.
+        :param gid: a group id (an int32) the order belongs to: ``cancel_order_multi(gids=[...])``
+            cancels a whole group.
+        :param meta: extra fields Bitfinex keeps with the order, e.g. ``{"aff_code": "..."}``
+            (a dict JSON can carry).
         :returns: the ``on`` payload: ``{"cid": ..., "type": ..., "symbol": ..., "amount": ...,
             "price": ..., ...}`` with amounts and prices as decimal strings.
         :raises ValueError, TypeError: for invalid input, naming the argument.
@@ -559,7 +569,7 @@ class WssClient:
             raise TypeError(f"set_cid must be a bool, not {type(set_cid).__name__}")
         payload = orders.new_order_payload(
             order_type, symbol, amount, price, price_trailing, price_aux_limit, price_oco_stop,
-            hidden, flags, tif,
+            hidden, flags, tif, gid=gid, lev=lev, meta=meta,
         )
         if set_cid:
             return {"cid": self._cids.next(), **payload}
@@ -579,6 +589,10 @@ class WssClient:
         flags: Optional[Iterable[int]] = None,
         tif: Union[str, datetime.datetime, None] = None,
         set_cid: Literal[True] = True,
+        *,
+        lev: Optional[int] = None,
+        gid: Optional[int] = None,
+        meta: Optional[Mapping[str, Any]] = None,
     ) -> int: ...
 
     @overload
@@ -595,6 +609,10 @@ class WssClient:
         flags: Optional[Iterable[int]] = None,
         tif: Union[str, datetime.datetime, None] = None,
         set_cid: bool = True,
+        *,
+        lev: Optional[int] = None,
+        gid: Optional[int] = None,
+        meta: Optional[Mapping[str, Any]] = None,
     ) -> Optional[int]: ...
 
     def new_order(
@@ -610,10 +628,15 @@ class WssClient:
         flags: Optional[Iterable[int]] = None,
         tif: Union[str, datetime.datetime, None] = None,
         set_cid: bool = True,
+        *,
+        lev: Optional[int] = None,
+        gid: Optional[int] = None,
+        meta: Optional[Mapping[str, Any]] = None,
     ) -> Optional[int]:
         """Create a new order: sends ``[0, "on", null, {...}]`` on the authenticated channel.
 
-        Takes the arguments of :meth:`new_order_op`. The order is queued until the channel is
+        Takes the arguments of :meth:`new_order_op` (``lev``, ``gid`` and ``meta`` too). The
+        order is queued until the channel is
         authenticated (so it may be called right after :meth:`start`) and written exactly once.
         The reply comes to the auth callback: an ``on-req`` notification, then ``on``/``oc``/
         ``te`` messages.
@@ -640,7 +663,7 @@ class WssClient:
         """
         payload = self.new_order_op(
             order_type, symbol, amount, price, price_trailing, price_aux_limit, price_oco_stop,
-            hidden, flags, tif, set_cid,
+            hidden, flags, tif, set_cid, lev=lev, gid=gid, meta=meta,
         )
         cid = payload.get("cid")
         self._submit(PendingInput("on", orders.order_input("on", payload), (cid,) if cid is not None else ()))
@@ -754,6 +777,57 @@ class WssClient:
             )
         """
         self.cancel_order(order_cid=order_cid, order_date=order_date)
+
+    def cancel_order_multi(
+        self,
+        ids: Optional[Iterable[int]] = None,
+        cids: Optional[Iterable[Union[int, tuple[int, str]]]] = None,
+        gids: Optional[Iterable[int]] = None,
+        all: bool = False,
+    ) -> None:
+        """Cancel several orders at once (``oc_multi``): by Bitfinex id, by cid, by group id, or all.
+
+        Queued until the channel is authenticated and written once, like every order input; the
+        reply is an ``oc_multi-req`` notification, then an ``oc`` per cancelled order.
+
+        :param ids: Bitfinex order ids.
+        :param cids: cids this library made (their UTC date is read from them), or
+            ``(cid, "YYYY-MM-DD")`` pairs.
+        :param gids: group ids (``new_order(..., gid=...)``).
+        :param all: cancel every open order of the account, derivatives included; not combined
+            with the others.
+        :raises ValueError, TypeError: for no selection, ``all`` with another, or a bad item.
+        :raises RuntimeError: if :meth:`authenticate` was not called.
+
+        Example::
+
+            my_client = WssClient(key, secret)
+            my_client.authenticate()
+            my_client.start()
+
+            first = my_client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.001", "1000", gid=7)
+            second = my_client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.001", "1001", gid=7)
+            my_client.cancel_order_multi(gids=[7])
+        """
+        payload = orders.cancel_multi_payload(ids, cids, gids, all)
+        cids_sent = tuple(pair[0] for pair in payload.get("cid", ()))
+        self._submit(PendingInput("oc_multi", orders.order_input("oc_multi", payload), cids_sent))
+
+    def cancel_all_orders(self) -> None:
+        """Cancel every open order of the account, derivatives included (``oc_multi`` with
+        ``{"all": 1}``).
+
+        :raises RuntimeError: if :meth:`authenticate` was not called.
+
+        Example::
+
+            my_client = WssClient(key, secret)
+            my_client.authenticate()
+            my_client.start()
+
+            my_client.cancel_all_orders()
+        """
+        self.cancel_order_multi(all=True)
 
     def update_order(self, **order_settings: Any) -> None:
         """Update an order using its id (``ou``).

@@ -76,6 +76,45 @@ def test_cancel_by_id_by_cid_and_date_and_cancel_order_cid(bitfinex_exchange, ma
     ]
 
 
+def test_cancel_order_multi_by_ids_cids_and_gids_then_cancel_all(bitfinex_exchange, make_client):
+    client, account, _ = started_auth_client(make_client)
+    cids = [client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", str(1000 + n), gid=n % 2 + 1) for n in range(6)]
+    placed = {c: account.wait_for(lambda m, c=c: is_account("on")(m) and m[2][2] == c)[2] for c in cids}
+    assert [placed[c][1] for c in cids] == [1, 2, 1, 2, 1, 2]
+
+    def cancelled(cid):
+        account.wait_for(lambda m: is_account("oc")(m) and m[2][2] == cid and m[2][13].startswith("CANCELED"))
+
+    client.cancel_order_multi(ids=[placed[cids[0]][0]])
+    cancelled(cids[0])
+    client.cancel_order_multi(cids=[cids[1]])
+    cancelled(cids[1])
+    client.cancel_order_multi(gids=[1])
+    for cid in (cids[2], cids[4]):
+        cancelled(cid)
+    client.cancel_all_orders()
+    for cid in (cids[3], cids[5]):
+        cancelled(cid)
+    assert [f[3] for f in inputs(bitfinex_exchange, "oc_multi")] == [
+        {"id": [placed[cids[0]][0]]}, {"cid": [[cids[1], utils.cid_to_date(cids[1])]]}, {"gid": [1]}, {"all": 1},
+    ]
+    assert bitfinex_exchange.account_state().orders == []
+
+
+def test_an_order_that_was_never_sent_is_reported_in_bitfinex_shape(bitfinex_exchange, make_client):
+    client, statuses = make_client()
+    account = Inbox("account")
+    bitfinex_exchange.faults.refuse_auth()
+    client.authenticate(account)
+    cid = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000", gid=3)
+    client.start()
+    notice = account.wait_for(is_notification("on-req", status="ERROR"))
+    info = notice[2][4]
+    assert notice[2][7].startswith("Not sent: ") and notice[2][1] == "on-req"
+    assert len(info) == 32 and info[2] == cid and info[1] == 3 and info[3] == "tBTCUSD" and info[6] == 0.01
+    assert statuses.wait_kind("order_not_sent").cid == cid
+
+
 def test_update_order_sends_ou_with_decimal_strings(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     cid = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")

@@ -29,6 +29,24 @@ def test_bad_symbols(bad):
         normalize_symbol(bad)
 
 
+@pytest.mark.parametrize("given, hint", [
+    ("tbtcusd", "'tBTCUSD'"), ("TBTCUSD", "'tBTCUSD'"), ("fusd", "'fUSD'"), ("FUSD", "'fUSD'"),
+    ("tbtcUSD", "upper case"), ("fUSD:p30", "upper case"), ("tBTCusd", "upper case"),
+])
+def test_symbols_that_cannot_be_read_unambiguously_are_refused_not_rewritten(given, hint):
+    with pytest.raises(ValueError, match="symbol") as refused:
+        normalize_symbol(given)
+    assert hint in str(refused.value)
+
+
+@pytest.mark.parametrize("given, expected", [
+    ("trxusd", "tTRXUSD"), ("ftmusd", "tFTMUSD"), ("TRXUSD", "tTRXUSD"), ("btc", "fBTC"), ("BtcUsd", "tBTCUSD"),
+    ("BTCF0:USTF0", "tBTCF0:USTF0"), ("tBTCF0:USTF0", "tBTCF0:USTF0"),
+])
+def test_lower_case_bare_symbols_still_mean_what_the_seed_library_meant(given, expected):
+    assert normalize_symbol(given) == expected
+
+
 def test_timeframes_accept_the_seeds_7D_as_1W():
     assert normalize_timeframe("7D") == "1W"
     assert subs.candles("BTCUSD", "7D").request() == {

@@ -72,6 +72,18 @@ def test_market_order_may_omit_price():
     (dict(order_type_="STOP LIMIT"), ValueError, "price_aux_limit"),
     (dict(flags=[OrderFlag.OCO]), ValueError, "price_oco_stop"),
     (dict(cid=2**45), ValueError, "cid"),
+    (dict(gid=-1), ValueError, "gid"),
+    (dict(gid=2**31), ValueError, "gid"),
+    (dict(gid="seven"), TypeError, "gid"),
+    (dict(lev=5), ValueError, "lev"),
+    (dict(symbol="tBTCF0:USTF0", lev=0), ValueError, "lev"),
+    (dict(symbol="tBTCF0:USTF0", lev=101), ValueError, "lev"),
+    (dict(symbol="tBTCF0:USTF0", lev=2.5), TypeError, "lev"),
+    (dict(symbol="tBTCF0:USTF0", order_type_="EXCHANGE LIMIT", lev=10), ValueError, "lev"),
+    (dict(meta=["aff_code"]), TypeError, "meta"),
+    (dict(meta={1: "x"}), TypeError, "meta"),
+    (dict(meta={"x": float("nan")}), ValueError, "meta"),
+    (dict(meta={"x": object()}), ValueError, "meta"),
 ])
 def test_bad_input_raises_naming_the_argument(kwargs, error, words):
     arguments = dict(order_type_="LIMIT", symbol="BTCUSD", amount="1", price="100")
@@ -146,3 +158,47 @@ def test_calc_sends_one_row_per_calculation_and_takes_the_seeds_list_form():
 def test_calc_validation(calculations, error):
     with pytest.raises(error):
         orders.calc_requests(calculations)
+
+
+def test_lev_gid_and_meta_go_on_the_wire_as_given():
+    payload = orders.new_order_payload("LIMIT", "tBTCF0:USTF0", "0.01", "30000", gid=7, lev=25,
+                                       meta={"aff_code": "abc"})
+    assert payload == {"gid": 7, "type": "LIMIT", "symbol": "tBTCF0:USTF0", "amount": "0.01", "price": "30000",
+                       "lev": 25, "meta": {"aff_code": "abc"}}
+
+
+@pytest.mark.parametrize("kwargs, payload", [
+    (dict(ids=[1, 2]), {"id": [1, 2]}),
+    (dict(gids=[7]), {"gid": [7]}),
+    (dict(cids=[1_700_000_000_000, (5, "2024-05-01")]), {"cid": [[1_700_000_000_000, "2023-11-14"], [5, "2024-05-01"]]}),
+    (dict(ids=[3], gids=[4]), {"id": [3], "gid": [4]}),
+    (dict(all=True), {"all": 1}),
+])
+def test_cancel_multi_payloads(kwargs, payload):
+    assert orders.cancel_multi_payload(**kwargs) == payload
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(), ValueError, "needs ids"),
+    (dict(ids=[]), ValueError, "ids"),
+    (dict(ids="12"), TypeError, "ids"),
+    (dict(ids=[0]), ValueError, "ids"),
+    (dict(gids=[2**31]), ValueError, "gids"),
+    (dict(cids=[(1, 2, 3)]), ValueError, "cids"),
+    (dict(cids=[(1, "May 1st")]), ValueError, "cids date"),
+    (dict(cids=[12]), ValueError, "timestamp"),
+    (dict(all=True, ids=[1]), ValueError, "all=True"),
+    (dict(all=1), TypeError, "all"),
+])
+def test_cancel_multi_refuses_what_it_cannot_send(kwargs, error, words):
+    with pytest.raises(error, match=words):
+        orders.cancel_multi_payload(**kwargs)
+
+
+def test_a_not_sent_order_is_echoed_as_bitfinex_echoes_an_order():
+    payload = orders.new_order_payload("EXCHANGE LIMIT", "BTCUSD", "-0.5", "30000.5", cid=123, gid=4, flags=[4096])
+    array = orders.echo_info("on", payload)
+    assert len(array) == 32 and array[0] is None and array[1] == 4 and array[2] == 123 and array[3] == "tBTCUSD"
+    assert array[6] == array[7] == -0.5 and array[8] == "EXCHANGE LIMIT" and array[12] == 4096 and array[16] == 30000.5
+    assert orders.echo_info("oc", {"cid": 9, "cid_date": "2024-05-01"})[2] == 9
+    assert [row[0] for row in orders.echo_info("oc_multi", {"id": [1, 2]})] == [1, 2]

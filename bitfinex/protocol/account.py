@@ -17,7 +17,7 @@ from bitfinex.protocol import status as st
 from bitfinex.protocol.callbacks import Callback
 from bitfinex.protocol.connection import ConnectionCore, event_code, event_text
 from bitfinex.protocol.constants import AUTH_CHANNEL_ID, HEARTBEAT, ErrorCode
-from bitfinex.protocol.orders import calc_message
+from bitfinex.protocol.orders import calc_message, echo_info
 from bitfinex.protocol.pipeline import OrderPipeline, PendingInput
 from bitfinex.protocol.registry import Channel
 from bitfinex.protocol.shapes import validate_account
@@ -26,6 +26,9 @@ from bitfinex.protocol.states import AuthEvent, AuthState, auth_machine
 
 AUTH = "auth"
 """The name of the authenticated connection (in status events, and ``ping()``'s default)."""
+
+NOT_SENT = "Not sent: "
+"""How the TEXT of a notification the client makes up for an input it could not send starts."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,14 +215,18 @@ class AuthConnection(ConnectionCore):
         self.report_not_sent(self.pipeline.drain(), reason)
 
     def report_not_sent(self, pending: list[PendingInput], reason: str) -> None:
-        """Tell the status callback (once per cid) and the auth callback (an ``n`` notification
-        per input, status ``ERROR``) that these inputs were never written."""
+        """Tell the status callback (once per cid) and the auth callback that these inputs were
+        never written: the auth callback gets, per input, a notification shaped like Bitfinex's
+        ``{input}-req`` ``ERROR`` (``[0, "n", [MTS, "on-req", null, null, ORDER_ARRAY, null,
+        "ERROR", TEXT]]``, the order array echoing the input, its cid at index 2), so code that
+        reads Bitfinex's notifications reads these too. They are the client's own: their TEXT
+        starts with :data:`NOT_SENT` (Bitfinex's never does) and MTS is the client's clock."""
         for item in pending:
-            payload = item.message[3]
             for cid in item.cids or (None,):
                 self.report(st.StatusEvent(st.ORDER_NOT_SENT, self.name, reason, cid=cid, data=item.message))
-            notification = [0, "n", [self.wall_ms(), f"{item.name}-req", None, None, payload, None, "ERROR",
-                                     f"Not sent: {reason}"]]
+            info = echo_info(item.name, item.message[3])
+            notification = [0, "n", [self.wall_ms(), f"{item.name}-req", None, None, info, None, "ERROR",
+                                     f"{NOT_SENT}{reason}"]]
             self.runner.run(self.callback, notification, self.name)
 
     def __repr__(self) -> str:

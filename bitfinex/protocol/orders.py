@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Optional
 
+from bitfinex.protocol.codec import dumps
 from bitfinex.protocol.constants import (
     CALC_PREFIXES,
     MAX_CALCS_PER_MESSAGE,
@@ -22,18 +23,23 @@ from bitfinex.protocol.constants import (
     ORDER_TYPES,
     OrderFlag,
 )
-from bitfinex.protocol.ids import MAX_CID
+from bitfinex.protocol.fields import order_array
+from bitfinex.protocol.ids import MAX_CID, cid_to_date
 from bitfinex.protocol.numbers import (
     integer,
     nonzero_decimal_string,
     positive_decimal_string,
 )
-from bitfinex.protocol.symbols import trading_symbol
+from bitfinex.protocol.symbols import is_derivative, trading_symbol
 
 Operation = tuple[str, dict[str, Any]]
 """An order input as ``ox_multi`` carries it: ``("on", {...})``."""
 
 MAX_GID = 2**31 - 1
+"""Bitfinex takes a gid as an int32."""
+MIN_LEVERAGE = 1
+MAX_LEVERAGE = 100
+"""Leverage of a derivative order (docs rest-auth-submit-order: 1 to 100)."""
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _TIF = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\Z")
 _UPDATE_DECIMALS = ("price", "amount", "delta", "price_aux_limit", "price_trailing")
@@ -113,6 +119,8 @@ def new_order_payload(
     tif: object = None,
     cid: Optional[int] = None,
     gid: object = None,
+    lev: object = None,
+    meta: object = None,
 ) -> dict[str, Any]:
     """Build the payload of an ``on`` (new order) input.
 
@@ -127,7 +135,12 @@ def new_order_payload(
     :param flags: order flags, combined bitwise.
     :param tif: time in force, a UTC datetime or ``"YYYY-MM-DD HH:MM:SS"``.
     :param cid: client order id; omitted when ``None``.
-    :param gid: group id (int32); omitted when ``None``.
+    :param gid: group id (int32, at least 0); omitted when ``None``.
+    :param lev: leverage, 1 to 100, for derivatives (``tBTCF0:USTF0``) only and never on an
+        ``EXCHANGE`` order (docs rest-auth-submit-order, whose fields the ``on`` input shares;
+        Bitfinex uses 10 when it is omitted); omitted when ``None``.
+    :param meta: a dict of extra fields (``{"aff_code": "..."}``), sent as given; omitted when
+        ``None``.
     :raises ValueError, TypeError: naming the offending argument.
     """
     kind = order_type(order_type_)
@@ -163,7 +176,41 @@ def new_order_payload(
         payload["flags"] = int(combined)
     if tif is not None:
         payload["tif"] = time_in_force(tif)
+    if lev is not None:
+        payload["lev"] = leverage(lev, kind, payload["symbol"])
+    if meta is not None:
+        payload["meta"] = meta_fields(meta)
     return payload
+
+
+def leverage(value: object, kind: str, symbol: str) -> int:
+    """Check an order's ``lev``: an int from 1 to 100, on a derivative, not an ``EXCHANGE`` order.
+
+    :raises ValueError, TypeError: naming ``lev``.
+    """
+    lev = integer(value, "lev", minimum=MIN_LEVERAGE, maximum=MAX_LEVERAGE)
+    if kind.startswith("EXCHANGE "):
+        raise ValueError(f"lev is for derivative (margin) orders; {kind} orders trade the exchange wallet")
+    if not is_derivative(symbol):
+        raise ValueError(f"lev is for derivatives such as 'tBTCF0:USTF0'; {symbol} is a spot pair")
+    return lev
+
+
+def meta_fields(value: object) -> dict[str, Any]:
+    """Check an order's ``meta``: a dict with string keys that JSON can carry (no NaN).
+
+    :raises TypeError, ValueError: naming ``meta``.
+    """
+    if not isinstance(value, Mapping):
+        raise TypeError(f"meta must be a dict such as {{'aff_code': '...'}}, not {type(value).__name__}")
+    fields = dict(value)
+    if not all(isinstance(key, str) for key in fields):
+        raise TypeError("meta keys must be strings")
+    try:
+        dumps(fields)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"meta must hold only what JSON carries: {error}") from None
+    return fields
 
 
 def cancel_payload(
@@ -216,13 +263,11 @@ def update_payload(settings: Mapping[str, Any]) -> dict[str, Any]:
         elif field == "flags":
             payload[field] = order_flags(value)
         elif field == "lev":
-            payload[field] = integer(value, field, minimum=1, maximum=100)
+            payload[field] = integer(value, field, minimum=MIN_LEVERAGE, maximum=MAX_LEVERAGE)
         elif field == "tif":
             payload[field] = time_in_force(value)
         elif field == "meta":
-            if not isinstance(value, Mapping):
-                raise TypeError(f"meta must be a dict, not {type(value).__name__}")
-            payload[field] = dict(value)
+            payload[field] = meta_fields(value)
     return payload
 
 
@@ -257,6 +302,58 @@ def multi_cancel_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
         "oc_multi payload must be {'id': [...]}, {'cid': [[cid, date], ...]}, {'gid': [...]} "
         f"or {{'all': 1}}; got keys {sorted(keys)}"
     )
+
+
+def cancel_multi_payload(
+    ids: Optional[Iterable[object]] = None,
+    cids: Optional[Iterable[object]] = None,
+    gids: Optional[Iterable[object]] = None,
+    all: bool = False,
+) -> dict[str, Any]:
+    """Build the payload of a top-level ``oc_multi`` (cancel several orders).
+
+    :param ids: Bitfinex order ids.
+    :param cids: client order ids: each a cid this library made (its UTC date is read from it,
+        see :func:`~bitfinex.protocol.ids.cid_to_date`) or a ``(cid, "YYYY-MM-DD")`` pair.
+    :param gids: group ids.
+    :param all: cancel every open order of the account, derivatives included (``{"all": 1}``);
+        not combined with the others.
+    :raises ValueError, TypeError: for none of them, ``all`` with another, or a bad item.
+    """
+    if not isinstance(all, bool):
+        raise TypeError(f"all must be a bool, not {type(all).__name__}")
+    if all:
+        if ids is not None or cids is not None or gids is not None:
+            raise ValueError("cancel_order_multi(all=True) cancels every order; give no ids, cids or gids with it")
+        return {"all": 1}
+    payload: dict[str, Any] = {}
+    if ids is not None:
+        payload["id"] = [integer(item, "ids", minimum=1) for item in _items(ids, "ids")]
+    if cids is not None:
+        payload["cid"] = [_cid_and_date(item) for item in _items(cids, "cids")]
+    if gids is not None:
+        payload["gid"] = [integer(item, "gids", minimum=0, maximum=MAX_GID) for item in _items(gids, "gids")]
+    if not payload:
+        raise ValueError("cancel_order_multi needs ids, cids or gids, or all=True")
+    return payload
+
+
+def _items(values: object, name: str) -> list[Any]:
+    if isinstance(values, (str, bytes, Mapping)) or not isinstance(values, Iterable):
+        raise TypeError(f"{name} must be a list, not {type(values).__name__}")
+    items = list(values)
+    if not items:
+        raise ValueError(f"{name} must not be empty")
+    return items
+
+
+def _cid_and_date(item: object) -> list[Any]:
+    if isinstance(item, (list, tuple)):
+        if len(item) != 2:
+            raise ValueError(f"cids entries are cids or (cid, 'YYYY-MM-DD') pairs, got {item!r}")
+        return [integer(item[0], "cids", minimum=0, maximum=MAX_SAFE_INTEGER), _date(item[1], "cids date")]
+    cid = integer(item, "cids", minimum=0, maximum=MAX_SAFE_INTEGER)
+    return [cid, cid_to_date(cid)]
 
 
 def classify_operation(operation: object) -> Operation:
@@ -305,17 +402,12 @@ def _checked_payload(name: str, payload: Mapping[str, Any]) -> dict[str, Any]:
         for required in ("type", "symbol", "amount"):
             if required not in fields:
                 raise ValueError(f"new order needs {required!r}")
-        checked = new_order_payload(
+        return new_order_payload(
             fields["type"], fields["symbol"], fields["amount"], fields.get("price"),
             price_trailing=fields.get("price_trailing"), price_aux_limit=fields.get("price_aux_limit"),
             price_oco_stop=fields.get("price_oco_stop"), flags=fields.get("flags"), tif=fields.get("tif"),
-            cid=fields.get("cid"), gid=fields.get("gid"),
+            cid=fields.get("cid"), gid=fields.get("gid"), lev=fields.get("lev"), meta=fields.get("meta"),
         )
-        if "lev" in fields:
-            checked["lev"] = integer(fields["lev"], "lev", minimum=1, maximum=100)
-        if "meta" in fields:
-            checked["meta"] = dict(fields["meta"])
-        return checked
     if name == "oc":
         if set(payload) - {"id", "cid", "cid_date"}:
             raise TypeError(f"cancel has unknown field(s) {sorted(set(payload) - {'id', 'cid', 'cid_date'})}")
@@ -323,6 +415,41 @@ def _checked_payload(name: str, payload: Mapping[str, Any]) -> dict[str, Any]:
     if name == "oc_multi":
         return multi_cancel_payload(payload)
     return update_payload(payload)
+
+
+_ECHOED_NUMBERS = ("amount", "price", "price_trailing", "price_aux_limit")
+
+
+def echo_array(payload: Mapping[str, Any]) -> list[Any]:
+    """The order array a Bitfinex notification carries for an order input's ``payload``
+    (``id``, ``gid``, ``cid``, ``symbol``, ``type``, amounts and prices as numbers, ``flags``,
+    ``meta``), as the ``*-req`` notification about it would show it."""
+    fields: dict[str, Any] = {}
+    for name in ("id", "gid", "cid", "symbol", "type", "flags", "meta"):
+        if name in payload:
+            fields[name] = payload[name]
+    for name in _ECHOED_NUMBERS:
+        if name in payload:
+            fields[name] = float(payload[name])
+    if "amount" in fields:
+        fields["amount_orig"] = fields["amount"]
+    return order_array(fields)
+
+
+def echo_info(name: str, payload: Any) -> Any:
+    """What a Bitfinex ``{name}-req`` notification carries at NOTIFY_INFO for ``payload``: the
+    order array of an ``on``/``oc``/``ou`` input; one per selected order of an ``oc_multi``
+    (none for ``all``); for ``ox_multi``, the notification of each operation; the payload
+    itself otherwise (``calc``, for which Bitfinex sends no notification at all)."""
+    if name in ("on", "oc", "ou"):
+        return echo_array(payload)
+    if name == "oc_multi":
+        selected = [{"id": i} for i in payload.get("id", ())] + [{"cid": c[0]} for c in payload.get("cid", ())]
+        selected += [{"gid": g} for g in payload.get("gid", ())]
+        return [echo_array(fields) for fields in selected]
+    if name == "ox_multi":
+        return [[None, f"{op}-req", None, None, echo_info(op, body), None, None, None] for op, body in payload]
+    return payload
 
 
 def multi_messages(operations: Sequence[Operation]) -> list[list[Any]]:

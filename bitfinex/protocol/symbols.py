@@ -1,8 +1,17 @@
 """Symbols, candle timeframes and book parameters, normalised and checked.
 
-``"BTCUSD"`` means the trading pair ``"tBTCUSD"``; ``"tBTCUSD"``, ``"fUSD"`` and colon pairs
-(``"tTESTBTC:TESTUSD"``) pass through; a bare three-letter currency (``"USD"``) is the funding
-symbol ``"fUSD"``, as in the seed library.
+Bitfinex writes symbols in upper case after a one-letter prefix: ``t`` for a trading pair
+(``tBTCUSD``, ``tTESTBTC:TESTUSD``, ``tBTCF0:USTF0``), ``f`` for a funding currency (``fUSD``).
+The seed library also took bare symbols, in any case: ``"BTCUSD"`` and ``"btcusd"`` mean
+``"tBTCUSD"``, and a bare three-letter currency (``"USD"``) is the funding symbol ``"fUSD"``.
+A symbol that cannot be read unambiguously is refused with a :exc:`ValueError` that names the
+argument and says what to write, never rewritten into another symbol:
+
+- a prefix followed by anything but upper case (``"tbtcUSD"``, ``"fUSD:p30"``): Bitfinex symbols
+  are upper case after the prefix;
+- a bare symbol that only makes sense as a prefix and a symbol (``"tbtcusd"``, ``"TBTCUSD"``,
+  ``"fusd"``): it could be ``"tBTCUSD"`` or a pair called ``TBTCUSD``, so it is refused with
+  that hint rather than turned into ``"tTBTCUSD"``.
 """
 
 from __future__ import annotations
@@ -19,23 +28,46 @@ from bitfinex.protocol.constants import (
 
 _PREFIXED = re.compile(r"[tf][A-Z0-9]+(?::[A-Z0-9]+)?\Z")
 _BARE = re.compile(r"[A-Z0-9]+(?::[A-Z0-9]+)?\Z")
+_LOOKS_PREFIXED = re.compile(r"[tf][A-Z0-9]")
+_FUNDING_LENGTH = 3
+_PAIR_LENGTH = 6
+_EXAMPLES = "e.g. 'BTCUSD', 'tBTCUSD', 'tTESTBTC:TESTUSD', 'fUSD'"
+
+
+def _bare_symbol(text: str) -> bool:
+    """Whether ``text`` (upper case) reads as a bare symbol on its own: a 3-letter currency, a
+    6-letter pair, or two currencies joined by a colon."""
+    return bool(_BARE.match(text)) and (":" in text or len(text) in (_FUNDING_LENGTH, _PAIR_LENGTH))
 
 
 def normalize_symbol(symbol: object, name: str = "symbol") -> str:
     """Return the protocol symbol for ``symbol`` (``"btcusd"`` → ``"tBTCUSD"``, ``"USD"`` → ``"fUSD"``).
 
+    :param name: the argument's name, for error messages.
     :raises TypeError: if ``symbol`` is not a string.
-    :raises ValueError: if it is empty or has characters no Bitfinex symbol has.
+    :raises ValueError: if it is empty, has characters no Bitfinex symbol has, or cannot be read
+        unambiguously (see the module docstring); the message says what to write instead.
     """
     if not isinstance(symbol, str):
         raise TypeError(f"{name} must be a str such as 'BTCUSD', not {type(symbol).__name__}")
     text = symbol.strip()
     if _PREFIXED.match(text):
         return text
+    if _LOOKS_PREFIXED.match(text):
+        raise ValueError(
+            f"{name} {symbol!r} is not a Bitfinex symbol: after the {text[0]!r} prefix a symbol is upper case "
+            f"({_EXAMPLES})"
+        )
     upper = text.upper()
-    if not _BARE.match(upper) or len(upper) < 3:
-        raise ValueError(f"{name} {symbol!r} is not a Bitfinex symbol (e.g. 'BTCUSD', 'tBTCUSD', 'fUSD')")
-    return ("f" if len(upper) == 3 else "t") + upper
+    if not _BARE.match(upper) or len(upper) < _FUNDING_LENGTH:
+        raise ValueError(f"{name} {symbol!r} is not a Bitfinex symbol ({_EXAMPLES})")
+    prefix, rest = upper[0].lower(), upper[1:]
+    if prefix in "tf" and _bare_symbol(rest) and not _bare_symbol(upper):
+        raise ValueError(
+            f"{name} {symbol!r} is ambiguous: write {prefix + rest!r} for that symbol, or the pair in full "
+            f"({_EXAMPLES}); Bitfinex symbols are upper case after their prefix"
+        )
+    return ("f" if len(upper) == _FUNDING_LENGTH else "t") + upper
 
 
 def trading_symbol(symbol: object, name: str = "symbol") -> str:
@@ -47,6 +79,13 @@ def trading_symbol(symbol: object, name: str = "symbol") -> str:
     if not normalized.startswith("t"):
         raise ValueError(f"{name} must be a trading pair such as 'BTCUSD', got {symbol!r}")
     return normalized
+
+
+def is_derivative(symbol: str) -> bool:
+    """Whether a trading symbol is a perpetual contract: both currencies end in ``F0``
+    (``tBTCF0:USTF0``, ``tETHF0:USTF0``; docs ws-public-status)."""
+    base, _, quote = symbol[1:].partition(":")
+    return base.endswith("F0") and quote.endswith("F0")
 
 
 def normalize_timeframe(timeframe: object) -> str:
