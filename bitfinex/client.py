@@ -18,7 +18,7 @@ from typing import Any, Literal, Optional, Union, overload
 
 from twisted.internet.defer import Deferred
 
-from bitfinex.protocol import orders
+from bitfinex.protocol import funding, orders
 from bitfinex.protocol import status as st
 from bitfinex.protocol import subscriptions as subs
 from bitfinex.protocol.account import AUTH, Credentials
@@ -828,6 +828,73 @@ class WssClient:
             my_client.cancel_all_orders()
         """
         self.cancel_order_multi(all=True)
+
+    # -- funding --------------------------------------------------------------------------
+
+    def new_funding_offer(
+        self,
+        offer_type: str,
+        symbol: str,
+        amount: DecimalLike,
+        rate: DecimalLike,
+        period: int,
+        flags: Optional[Iterable[int]] = None,
+    ) -> None:
+        """Offer to lend (positive ``amount``) or borrow (negative) a currency: sends
+        ``[0, "fon", null, {...}]`` on the authenticated channel.
+
+        Queued until the channel is authenticated and written once, like orders. The reply comes
+        to the auth callback: a ``fon-req`` notification (its info is the offer array; the offer
+        id is at index 0), then ``fon``/``fou``/``foc`` as the offer lives, and ``fcn``/``fln``
+        when it is taken (a credit you lend, a loan you borrow).
+
+        :param offer_type: ``"LIMIT"`` (a fixed daily rate), ``"FRRDELTAVAR"`` (an offset from
+            the Flash Return Rate that follows it; rate 0 places an FRR offer) or
+            ``"FRRDELTAFIX"`` (an offset fixed when the offer is taken).
+        :param symbol: the funding currency, ``"fUSD"`` (``"USD"`` means the same).
+        :param amount: decimal string, int, float or Decimal; positive lends, negative borrows.
+        :param rate: the daily rate as a fraction (``"0.0002"`` is 0.02 % a day) for LIMIT, above
+            0; for FRRDELTAVAR an offset of 0 or more; for FRRDELTAFIX an offset of either sign.
+        :param period: days, 2 to 120.
+        :param flags: offer flags; only HIDDEN (``[64]``).
+        :raises ValueError, TypeError: for invalid input, before anything is sent.
+        :raises RuntimeError: if :meth:`authenticate` was not called.
+
+        Example::
+
+            my_client = WssClient(key, secret)
+            my_client.authenticate(print)
+            my_client.start()
+
+            my_client.new_funding_offer(
+                offer_type="LIMIT",
+                symbol="fUSD",
+                amount="100",
+                rate="0.0002",
+                period=2
+            )
+        """
+        payload = funding.funding_offer_payload(offer_type, symbol, amount, rate, period, flags)
+        self._submit(PendingInput("fon", orders.order_input("fon", payload)))
+
+    def cancel_funding_offer(self, offer_id: int) -> None:
+        """Cancel a funding offer by its id (``foc``); the reply is a ``foc-req`` notification,
+        then ``foc``.
+
+        :param offer_id: the offer's id (index 0 of its ``fon`` array).
+        :raises ValueError, TypeError: for an invalid id.
+        :raises RuntimeError: if :meth:`authenticate` was not called.
+
+        Example::
+
+            my_client = WssClient(key, secret)
+            my_client.authenticate(print)
+            my_client.start()
+
+            my_client.cancel_funding_offer(offer_id=41238934)
+        """
+        payload = funding.cancel_offer_payload(offer_id)
+        self._submit(PendingInput("foc", orders.order_input("foc", payload)))
 
     def update_order(self, **order_settings: Any) -> None:
         """Update an order using its id (``ou``).

@@ -5,8 +5,9 @@ from decimal import Decimal
 
 import pytest
 
-from bitfinex.protocol import orders
+from bitfinex.protocol import funding, orders
 from bitfinex.protocol.constants import ORDER_TYPES, OrderFlag
+from bitfinex.protocol.echoes import echo_info
 
 
 def test_limit_order_payload_is_exactly_what_the_protocol_wants():
@@ -197,8 +198,50 @@ def test_cancel_multi_refuses_what_it_cannot_send(kwargs, error, words):
 
 def test_a_not_sent_order_is_echoed_as_bitfinex_echoes_an_order():
     payload = orders.new_order_payload("EXCHANGE LIMIT", "BTCUSD", "-0.5", "30000.5", cid=123, gid=4, flags=[4096])
-    array = orders.echo_info("on", payload)
+    array = echo_info("on", payload)
     assert len(array) == 32 and array[0] is None and array[1] == 4 and array[2] == 123 and array[3] == "tBTCUSD"
     assert array[6] == array[7] == -0.5 and array[8] == "EXCHANGE LIMIT" and array[12] == 4096 and array[16] == 30000.5
-    assert orders.echo_info("oc", {"cid": 9, "cid_date": "2024-05-01"})[2] == 9
-    assert [row[0] for row in orders.echo_info("oc_multi", {"id": [1, 2]})] == [1, 2]
+    assert echo_info("oc", {"cid": 9, "cid_date": "2024-05-01"})[2] == 9
+    assert [row[0] for row in echo_info("oc_multi", {"id": [1, 2]})] == [1, 2]
+
+
+@pytest.mark.parametrize("kwargs, payload", [
+    (dict(kind="LIMIT", symbol="fUSD", amount="100", rate="0.0002", period=2),
+     {"type": "LIMIT", "symbol": "fUSD", "amount": "100", "rate": "0.0002", "period": 2, "flags": 0}),
+    (dict(kind="frrdeltavar", symbol="USD", amount=-50, rate=0, period=120, flags=[64]),
+     {"type": "FRRDELTAVAR", "symbol": "fUSD", "amount": "-50", "rate": "0", "period": 120, "flags": 64}),
+    (dict(kind="FRRDELTAFIX", symbol="fBTC", amount=0.5, rate=-0.0001, period=30),
+     {"type": "FRRDELTAFIX", "symbol": "fBTC", "amount": "0.5", "rate": "-0.0001", "period": 30, "flags": 0}),
+])
+def test_funding_offer_payloads(kwargs, payload):
+    assert funding.funding_offer_payload(**kwargs) == payload
+
+
+@pytest.mark.parametrize("kwargs, error, words", [
+    (dict(amount=0), ValueError, "amount"),
+    (dict(amount=float("nan")), ValueError, "amount"),
+    (dict(rate=0), ValueError, "rate"),
+    (dict(rate=-0.001), ValueError, "rate"),
+    (dict(rate="nan"), ValueError, "rate"),
+    (dict(kind="FRRDELTAVAR", rate=-0.0001), ValueError, "rate"),
+    (dict(period=1), ValueError, "period"),
+    (dict(period=121), ValueError, "period"),
+    (dict(period=2.5), TypeError, "period"),
+    (dict(symbol="tBTCUSD"), ValueError, "symbol"),
+    (dict(symbol="BTCUSD"), ValueError, "symbol"),
+    (dict(kind="MARKET"), ValueError, "offer_type"),
+    (dict(kind=None), TypeError, "offer_type"),
+    (dict(flags=[4096]), ValueError, "flags"),
+])
+def test_funding_offers_refuse_bad_input_naming_the_argument(kwargs, error, words):
+    settings = {"kind": "LIMIT", "symbol": "fUSD", "amount": "100", "rate": "0.0002", "period": 2, **kwargs}
+    with pytest.raises(error, match=words):
+        funding.funding_offer_payload(**settings)
+
+
+def test_funding_offer_cancel_and_echo():
+    assert funding.cancel_offer_payload(41238934) == {"id": 41238934}
+    with pytest.raises(ValueError, match="offer_id"):
+        funding.cancel_offer_payload(0)
+    echo = echo_info("fon", funding.funding_offer_payload("LIMIT", "fUSD", "100", "0.0002", 2))
+    assert len(echo) == 21 and echo[1] == "fUSD" and echo[4] == echo[5] == 100.0 and echo[14] == 0.0002 and echo[15] == 2

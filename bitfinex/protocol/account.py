@@ -17,7 +17,8 @@ from bitfinex.protocol import status as st
 from bitfinex.protocol.callbacks import Callback
 from bitfinex.protocol.connection import ConnectionCore, event_code, event_text
 from bitfinex.protocol.constants import AUTH_CHANNEL_ID, HEARTBEAT, ErrorCode
-from bitfinex.protocol.orders import calc_message, echo_info
+from bitfinex.protocol.echoes import echo_info
+from bitfinex.protocol.orders import calc_message
 from bitfinex.protocol.pipeline import OrderPipeline, PendingInput
 from bitfinex.protocol.registry import Channel
 from bitfinex.protocol.shapes import validate_account

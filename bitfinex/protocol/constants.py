@@ -113,6 +113,10 @@ BASE_ORDER_TYPES = (
 ORDER_TYPES = frozenset(BASE_ORDER_TYPES + tuple("EXCHANGE " + t for t in BASE_ORDER_TYPES))
 """Every order type ``on`` accepts; ``EXCHANGE`` types trade the exchange wallet."""
 
+FUNDING_OFFER_TYPES = ("LIMIT", "FRRDELTAVAR", "FRRDELTAFIX")
+"""Types of a funding offer (``fon``): a fixed rate, or an offset from the Flash Return Rate that
+follows it (VAR) or is fixed when matched (FIX)."""
+
 CANDLE_TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "3h", "6h", "12h", "1D", "1W", "14D", "1M")
 CANDLE_TIMEFRAME_ALIASES = {"7D": "1W"}
 """Old names the seed API accepts, mapped to the protocol's."""

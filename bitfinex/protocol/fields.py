@@ -68,6 +68,28 @@ TRADE_FIELDS: Mapping[str, int] = {
 """Own trade (``te``/``tu``) field name → index."""
 
 
+FUNDING_OFFER_LENGTH = 21
+"""Fields of a funding offer array (``fos``/``fon``/``fou``/``foc``, the info of ``fon-req``)."""
+
+FUNDING_OFFER_FIELDS: Mapping[str, int] = {
+    "id": 0,
+    "symbol": 1,
+    "mts_create": 2,
+    "mts_update": 3,
+    "amount": 4,
+    "amount_orig": 5,
+    "type": 6,
+    "flags": 9,
+    "status": 10,
+    "rate": 14,
+    "period": 15,
+    "notify": 16,
+    "hidden": 17,
+    "renew": 19,
+}
+"""Funding offer field name → index (docs ws-auth-funding-offers)."""
+
+
 def order_array(fields: Mapping[str, Any]) -> list[Any]:
     """Lay out an order's fields (names of :data:`ORDER_FIELDS`) in the 32-field array;
     the fields not given are ``null``.
@@ -77,4 +99,16 @@ def order_array(fields: Mapping[str, Any]) -> list[Any]:
     array: list[Any] = [None] * ORDER_LENGTH
     for name, value in fields.items():
         array[ORDER_FIELDS[name]] = value
+    return array
+
+
+def funding_offer_array(fields: Mapping[str, Any]) -> list[Any]:
+    """Lay out a funding offer's fields (names of :data:`FUNDING_OFFER_FIELDS`) in its 21-field
+    array; the fields not given are ``null``.
+
+    :raises KeyError: for a name that is not a funding offer field.
+    """
+    array: list[Any] = [None] * FUNDING_OFFER_LENGTH
+    for name, value in fields.items():
+        array[FUNDING_OFFER_FIELDS[name]] = value
     return array

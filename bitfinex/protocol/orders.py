@@ -436,22 +436,6 @@ def echo_array(payload: Mapping[str, Any]) -> list[Any]:
     return order_array(fields)
 
 
-def echo_info(name: str, payload: Any) -> Any:
-    """What a Bitfinex ``{name}-req`` notification carries at NOTIFY_INFO for ``payload``: the
-    order array of an ``on``/``oc``/``ou`` input; one per selected order of an ``oc_multi``
-    (none for ``all``); for ``ox_multi``, the notification of each operation; the payload
-    itself otherwise (``calc``, for which Bitfinex sends no notification at all)."""
-    if name in ("on", "oc", "ou"):
-        return echo_array(payload)
-    if name == "oc_multi":
-        selected = [{"id": i} for i in payload.get("id", ())] + [{"cid": c[0]} for c in payload.get("cid", ())]
-        selected += [{"gid": g} for g in payload.get("gid", ())]
-        return [echo_array(fields) for fields in selected]
-    if name == "ox_multi":
-        return [[None, f"{op}-req", None, None, echo_info(op, body), None, None, None] for op, body in payload]
-    return payload
-
-
 def multi_messages(operations: Sequence[Operation]) -> list[list[Any]]:
     """Split checked operations into ``ox_multi`` inputs of at most 75 operations each, in order."""
     if not operations:

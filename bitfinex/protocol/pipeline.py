@@ -31,7 +31,7 @@ Writer = Callable[[bytes], bool]
 class PendingInput:
     """An input waiting to be written.
 
-    :param name: ``"on"``, ``"oc"``, ``"oc_multi"``, ``"ou"``, ``"ox_multi"`` or ``"calc"``.
+    :param name: ``"on"``, ``"oc"``, ``"oc_multi"``, ``"ou"``, ``"ox_multi"``, ``"fon"``, ``"foc"`` or ``"calc"``.
     :param message: the whole ``[0, name, null, payload]`` input.
     :param cids: the cids the input carries (new orders, cancels by cid), for reports.
     """

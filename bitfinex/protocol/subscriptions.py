@@ -17,6 +17,7 @@ from bitfinex.protocol.symbols import (
     book_length,
     book_precision,
     candle_key,
+    candle_symbol,
     normalize_symbol,
     normalize_timeframe,
 )
@@ -94,8 +95,12 @@ def book(symbol: object, precision: object, frequency: object = "F0", length: ob
 
 
 def candles(symbol: object, timeframe: object) -> SubscriptionSpec:
-    """The candles channel of ``symbol`` at ``timeframe`` (``"7D"`` is sent as ``"1W"``)."""
-    normalized = normalize_symbol(symbol)
+    """The candles channel of ``symbol`` at ``timeframe`` (``"7D"`` is sent as ``"1W"``).
+
+    :param symbol: a trading symbol, or a funding currency with its period (``"fUSD:p30"``,
+        ``"fUSD:a30:p2:p30"``; see :func:`~bitfinex.protocol.symbols.candle_symbol`).
+    """
+    normalized = candle_symbol(symbol)
     frame = normalize_timeframe(timeframe)
     return SubscriptionSpec(
         f"candles_{normalized}_{frame}", "candles", (("key", candle_key(normalized, frame)),)

@@ -102,6 +102,37 @@ def normalize_timeframe(timeframe: object) -> str:
     return resolved
 
 
+_FUNDING_CANDLES = re.compile(r"(f[A-Z0-9]+):(?:p(\d+)|a(\d+):p(\d+):p(\d+))\Z")
+_FUNDING_PERIODS = range(2, 121)
+
+
+def candle_symbol(symbol: object, name: str = "symbol") -> str:
+    """Return what follows the timeframe in a candles key: a trading symbol (``"BTCUSD"`` →
+    ``"tBTCUSD"``), or a funding currency with its period, in either form the docs give
+    (ws-public-candles): ``"fUSD:p30"`` (30-day funding) or ``"fUSD:a30:p2:p30"`` (aggregated
+    over 30 days, periods 2 to 30).
+
+    :raises ValueError: for a funding symbol without a period (``"fUSD"``), periods outside 2 to
+        120 days, a range whose start is after its end, or what :func:`normalize_symbol` refuses.
+    """
+    text = symbol.strip() if isinstance(symbol, str) else symbol
+    if isinstance(text, str) and not text.startswith("f"):
+        text = normalize_symbol(text, name)
+    if isinstance(text, str) and text.startswith("f"):
+        found = _FUNDING_CANDLES.match(text)
+        if found is None:
+            raise ValueError(
+                f"{name} {symbol!r}: funding candles need a period, as 'fUSD:p30' (30 days) or 'fUSD:a30:p2:p30' "
+                "(aggregated over 30 days, periods 2 to 30)"
+            )
+        _, period, _, first, last = found.groups()
+        periods = [int(period)] if period is not None else [int(first), int(last)]
+        if not all(days in _FUNDING_PERIODS for days in periods) or periods != sorted(periods):
+            raise ValueError(f"{name} {symbol!r}: funding periods are 2 to 120 days, the range in order")
+        return text
+    return normalize_symbol(text, name)
+
+
 def candle_key(symbol: str, timeframe: str) -> str:
     """Return the candles channel key, ``trade:TIMEFRAME:SYMBOL``."""
     return f"trade:{timeframe}:{symbol}"
