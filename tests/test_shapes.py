@@ -304,7 +304,7 @@ def test_validator_for_subscription_specs():
     assert validator_for(subs.book("fUSD", "P2")) is FUNDING_BOOK
     assert validator_for(subs.book("fUSD", "R0")) is RAW_FUNDING_BOOK
     assert validator_for(subs.candles("BTCUSD", "1m")) is CANDLES
-    assert validator_for(subs.candles("fUSD", "1m")) is CANDLES
+    assert validator_for(subs.candles("fUSD:p30", "1m")) is CANDLES
 
 
 def test_channels_without_a_documented_shape_get_a_lenient_validator():
