@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 
 from bitfinex.protocol import status as st
 from bitfinex.protocol.callbacks import Callback
@@ -30,6 +30,33 @@ AUTH = "auth"
 
 NOT_SENT = "Not sent: "
 """How the TEXT of a notification the client makes up for an input it could not send starts."""
+
+
+class AccountObserver(Protocol):
+    """What the authenticated connection tells an observer of the account (an account mirror),
+    on the reactor thread, as it happens. Every method must return quickly and never raise."""
+
+    def input_queued(self, pending: PendingInput) -> None:
+        """An input was queued (it waits for authentication, or goes at once)."""
+
+    def input_written(self, pending: PendingInput) -> None:
+        """An input was written to the socket (exactly once)."""
+
+    def input_not_sent(self, pending: PendingInput, reason: str) -> None:
+        """An input will never be written (authentication refused, client stopped)."""
+
+    def input_unconfirmed(self, pending: PendingInput, reason: str) -> None:
+        """An input was written but its socket closed before the exchange answered about it."""
+
+    def account_message(self, msg: list[Any]) -> None:
+        """A frame of the account channel (``[0, KIND, DATA]``, no heartbeats), shape checked,
+        in arrival order, before the user's callback gets it."""
+
+    def authenticated(self) -> None:
+        """The socket is authenticated; the snapshots (``ps``, ``ws``, ``os``...) follow."""
+
+    def connection_closed(self, reason: str) -> None:
+        """The authenticated socket closed."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -55,6 +82,8 @@ class AuthConnection(ConnectionCore):
     :param pipeline: the order/calc outbox.
     :param wall_ms: wall clock in milliseconds, for the not-sent notifications.
     :param dms: ``4`` to have Bitfinex cancel the account's orders when this socket closes.
+    :param observer: told of every input's fate and every account message (an account mirror);
+        ``None`` for none.
     :param core: the other arguments of :class:`~bitfinex.protocol.connection.ConnectionCore`
         (its name is :data:`AUTH`).
     """
@@ -68,9 +97,11 @@ class AuthConnection(ConnectionCore):
         pipeline: OrderPipeline,
         wall_ms: Callable[[], int],
         dms: Optional[int] = None,
+        observer: Optional[AccountObserver] = None,
         **core: Any,
     ) -> None:
         super().__init__(AUTH, **core)
+        self.observer = observer
         self._credentials = credentials
         self.filters = filters
         self.callback = callback
@@ -121,7 +152,10 @@ class AuthConnection(ConnectionCore):
         self.auth.fire(AuthEvent.SOCKET_CLOSED)
         self.auth_sent_at = None
         self.routes.pop(AUTH_CHANNEL_ID, None)
+        observer = self.observer
         for cid, pending in self.pipeline.take_unconfirmed():
+            if observer is not None:
+                observer.input_unconfirmed(pending, reason)
             self.report(
                 st.StatusEvent(
                     st.ORDER_UNCONFIRMED, self.name,
@@ -130,6 +164,8 @@ class AuthConnection(ConnectionCore):
                     cid=cid, data=pending.message,
                 )
             )
+        if observer is not None:
+            observer.connection_closed(reason)
         super().closed(reason)
 
     def _on_info(self, event: dict[str, Any]) -> None:
@@ -150,6 +186,8 @@ class AuthConnection(ConnectionCore):
             self.auth.fire(AuthEvent.ACCEPTED)
             self.refusal = None
             self.routes[AUTH_CHANNEL_ID] = self._deliver
+            if self.observer is not None:
+                self.observer.authenticated()
             self.report(st.StatusEvent(st.AUTHENTICATED, self.name, data=event.get("userId")))
             self.runner.run(self.callback, event, self.name)
             self.pump()
@@ -175,6 +213,8 @@ class AuthConnection(ConnectionCore):
             return
         if self.pipeline.unconfirmed:
             self.pipeline.confirm(order_cids(kind, msg[2]))
+        if self.observer is not None:
+            self.observer.account_message(msg)
         self.runner.run(self.callback, msg, self.name)
 
     def recover(self, chan_id: Optional[int], channel: Optional[Channel]) -> None:
@@ -193,6 +233,8 @@ class AuthConnection(ConnectionCore):
             self.report_not_sent([pending], f"authentication failed: {self.refusal}")
             return
         self.pipeline.submit(pending)
+        if self.observer is not None:
+            self.observer.input_queued(pending)
         self.pump()
 
     def submit_calc(self, names: list[str]) -> None:
@@ -207,7 +249,8 @@ class AuthConnection(ConnectionCore):
         """Write queued inputs if authenticated and not paused; ask to be woken for throttled calcs."""
         transport = self._transport
         if transport is not None and self.authenticated and not self.paused:
-            delay = self.pipeline.flush(transport.write)
+            observer = self.observer
+            delay = self.pipeline.flush(transport.write, observer.input_written if observer is not None else None)
             if delay is not None:
                 transport.wake_after(delay)
 
@@ -223,6 +266,8 @@ class AuthConnection(ConnectionCore):
         reads Bitfinex's notifications reads these too. They are the client's own: their TEXT
         starts with :data:`NOT_SENT` (Bitfinex's never does) and MTS is the client's clock."""
         for item in pending:
+            if self.observer is not None:
+                self.observer.input_not_sent(item, reason)
             for cid in item.cids or (None,):
                 self.report(st.StatusEvent(st.ORDER_NOT_SENT, self.name, reason, cid=cid, data=item.message))
             info = echo_info(item.name, item.message[3])

@@ -101,9 +101,10 @@ class OrderPipeline:
         """Queue one ``calc()`` call's request names (sent at most 8 per second)."""
         self.calcs.append(list(names))
 
-    def flush(self, write: Writer) -> Optional[float]:
+    def flush(self, write: Writer, written: Optional[Callable[[PendingInput], None]] = None) -> Optional[float]:
         """Write what may go now, in order.
 
+        :param written: called with each order input once the socket took it.
         :returns: seconds until more calc requests may go, or ``None`` if nothing is waiting
             on the throttle.
         """
@@ -114,6 +115,8 @@ class OrderPipeline:
             pending = orders.popleft()
             for cid in pending.cids:
                 self.unconfirmed[cid] = pending
+            if written is not None:
+                written(pending)
         calcs = self.calcs
         while calcs:
             now = self.clock()

@@ -25,7 +25,7 @@ from typing import Any, Optional, Protocol
 
 from bitfinex.protocol import status as st
 from bitfinex.protocol import subscriptions as subs
-from bitfinex.protocol.account import AUTH, AuthConnection, Credentials
+from bitfinex.protocol.account import AUTH, AccountObserver, AuthConnection, Credentials
 from bitfinex.protocol.book import OrderBook
 from bitfinex.protocol.bookfeed import BookFeed, FeedResult
 from bitfinex.protocol.callbacks import Callback, CallbackRunner
@@ -101,11 +101,14 @@ class AuthSettings:
     :param credentials: key, secret and nonces.
     :param wall_ms: wall clock in milliseconds, for the not-sent notifications.
     :param dms: ``4`` for Bitfinex's dead man's switch, ``None`` for none.
+    :param observer: told of every input's fate and every account message (an account
+        mirror); ``None`` for none.
     """
 
     credentials: Credentials
     wall_ms: Callable[[], int]
     dms: Optional[int] = None
+    observer: Optional[AccountObserver] = None
 
 
 class Session:
@@ -276,7 +279,7 @@ class Session:
         settings = self.auth_settings
         self.auth = AuthConnection(
             credentials=settings.credentials, filters=filters, callback=callback, pipeline=self.pipeline,
-            wall_ms=settings.wall_ms, dms=settings.dms, **self._core_settings(),
+            wall_ms=settings.wall_ms, dms=settings.dms, observer=settings.observer, **self._core_settings(),
         )
         self.events.connection_added(self.auth)
 

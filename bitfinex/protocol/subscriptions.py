@@ -20,6 +20,7 @@ from bitfinex.protocol.symbols import (
     candle_symbol,
     normalize_symbol,
     normalize_timeframe,
+    status_key,
 )
 
 
@@ -28,7 +29,7 @@ class SubscriptionSpec:
     """One public channel subscription.
 
     :param identifier: the stable name of the subscription.
-    :param channel: ``"ticker"``, ``"trades"``, ``"book"`` or ``"candles"``.
+    :param channel: ``"ticker"``, ``"trades"``, ``"book"``, ``"candles"`` or ``"status"``.
     :param params: the request's fields besides ``event``, ``channel`` and ``subId``.
     """
 
@@ -105,3 +106,10 @@ def candles(symbol: object, timeframe: object) -> SubscriptionSpec:
     return SubscriptionSpec(
         f"candles_{normalized}_{frame}", "candles", (("key", candle_key(normalized, frame)),)
     )
+
+
+def status(key: object) -> SubscriptionSpec:
+    """The status channel of ``key``: ``"deriv:tBTCF0:USTF0"`` or ``"liq:global"`` (see
+    :func:`~bitfinex.protocol.symbols.status_key`)."""
+    checked = status_key(key)
+    return SubscriptionSpec(f"status_{checked}", "status", (("key", checked),))

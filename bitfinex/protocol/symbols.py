@@ -133,6 +133,33 @@ def candle_symbol(symbol: object, name: str = "symbol") -> str:
     return normalize_symbol(text, name)
 
 
+STATUS_KEYS = ("deriv", "liq")
+"""The kinds of ``status`` channel keys (docs ws-public-status): ``deriv:SYMBOL``, ``liq:global``."""
+
+
+_LIQUIDATION_FEED = re.compile(r"[a-z]+\Z")
+
+
+def status_key(key: object) -> str:
+    """Check a ``status`` channel key: ``"deriv:tBTCF0:USTF0"`` (the state of a derivative) or
+    ``"liq:global"`` (every liquidation). ``"deriv:BTCF0:USTF0"`` (a bare symbol) means
+    ``"deriv:tBTCF0:USTF0"``. Which symbols and feeds exist is the exchange's to say: a
+    well-formed key it does not know (``"deriv:tNOPE:USTF0"``, ``"liq:local"``) is sent, and its
+    refusal reported like any refused subscription.
+
+    :raises TypeError: if ``key`` is not a string.
+    :raises ValueError: for a key of another form.
+    """
+    if not isinstance(key, str):
+        raise TypeError(f"key must be a str such as 'deriv:tBTCF0:USTF0' or 'liq:global', not {type(key).__name__}")
+    kind, _, rest = key.strip().partition(":")
+    if kind == "liq" and _LIQUIDATION_FEED.match(rest):
+        return f"liq:{rest}"
+    if kind == "deriv" and rest:
+        return f"deriv:{trading_symbol(rest, 'key')}"
+    raise ValueError(f"key {key!r} is not a status key: 'deriv:SYMBOL' (e.g. 'deriv:tBTCF0:USTF0') or 'liq:global'")
+
+
 def candle_key(symbol: str, timeframe: str) -> str:
     """Return the candles channel key, ``trade:TIMEFRAME:SYMBOL``."""
     return f"trade:{timeframe}:{symbol}"
