@@ -354,9 +354,9 @@ def test_refused_subscription_is_reported_and_freed(session, statuses):
     connection = session.public[0]
     wire = Wire()
     connection.opened(wire)
-    connection.received(frame({"event": "error", "msg": "symbol: invalid", "code": 10001, "channel": "ticker",
+    connection.received(frame({"event": "error", "msg": "symbol: invalid", "code": 10300, "channel": "ticker",
                                "symbol": "tNOPE1", "subId": spec.identifier}))
-    assert statuses[-1].kind == "subscription_failed" and statuses[-1].code == 10001
+    assert statuses[-1].kind == "subscription_failed" and statuses[-1].code == 10300
     assert received[-1]["event"] == "error" and spec.identifier not in session.names
     assert session.events.unused == [connection]
 

@@ -55,21 +55,41 @@ def test_auth_failures(bitfinex_exchange, connect, mutate, code, msg):
     if msg is not None:
         assert reply["msg"] == msg
     client.send([0, "on", None, LIMIT_BUY])
-    assert client.wait_event("error")["code"] == 10200
+    assert client.wait_event("error")["code"] == 10100  # live: "auth: invalid"
 
 
-def test_nonce_must_increase_per_key_across_connections_and_float_nonces_compare_numerically(bitfinex_exchange, connect):
+def test_nonce_must_increase_per_key_across_connections(bitfinex_exchange, connect):
     url = bitfinex_exchange.url
     first = connect(url)
-    first.send(auth_request(KEY, SECRET, "1700000000.123"))  # the seed library's float seconds
+    first.send(auth_request(KEY, SECRET, "1700000000123000"))
     assert first.wait_event("auth")["status"] == "OK"
     second = connect(url)
-    second.send(auth_request(KEY, SECRET, "1700000000.12"))
+    second.send(auth_request(KEY, SECRET, "1700000000122999"))
     failed = second.wait_event("auth")
     assert (failed["status"], failed["code"], failed["msg"]) == ("FAILED", 10114, "nonce: small")
     start = second.mark()
-    second.send(auth_request(KEY, SECRET, "1700000000123000"))  # microseconds: numerically larger
+    second.send(auth_request(KEY, SECRET, "1700000000123001"))
     assert second.wait_event("auth", start=start)["status"] == "OK"
+
+
+@pytest.mark.parametrize("nonce", ["1.5", "1e5", "1700000000.123", "-5", "", " 17", "0x11", "99999999999999999"])
+def test_a_correctly_signed_auth_with_a_nonce_that_is_no_integer_is_refused(bitfinex_exchange, connect, nonce):
+    client = connect(bitfinex_exchange.url)
+    client.send(auth_request(KEY, SECRET, nonce))
+    failed = client.wait_event("auth")
+    assert (failed["status"], failed["code"], failed["msg"]) == ("FAILED", 10114, "nonce: invalid")
+    start = client.mark()
+    client.send(auth_request(KEY, SECRET, "1700000000000000"))  # the key's nonce did not move
+    assert client.wait_event("auth", start=start)["status"] == "OK"
+
+
+def test_a_nonce_sent_as_a_json_float_is_refused(bitfinex_exchange, connect):
+    client = connect(bitfinex_exchange.url)
+    request = auth_request(KEY, SECRET, "1.5")
+    request["authNonce"] = 1.5
+    client.send(request)
+    failed = client.wait_event("auth")
+    assert (failed["code"], failed["msg"]) == (10114, "nonce: invalid")
 
 
 def test_integer_nonce_as_json_number_is_accepted(bitfinex_exchange, connect):
@@ -85,8 +105,10 @@ def test_second_auth_on_a_socket_fails(bitfinex_exchange, connect):
     assert client.authenticate(KEY, SECRET, 1)["status"] == "OK"
     start = client.mark()
     client.send(auth_request(KEY, SECRET, "2"))
-    reply = client.wait_event("auth", start=start)
-    assert reply["status"] == "FAILED" and reply["code"] == 10100
+    # live (bitfinex-api-node issues 329, 465): an error event, not an auth FAILED
+    assert client.wait_for(lambda f: isinstance(f, dict) and f.get("event") in ("auth", "error"), start=start) == {
+        "event": "error", "msg": "auth: dup", "code": 10100,
+    }
 
 
 def test_other_accounts_authenticate_with_their_own_keys(bitfinex_exchange, connect):
@@ -164,7 +186,7 @@ def test_unauth(bitfinex_exchange, connect):
     assert client.wait_event("unauth") == {"event": "unauth", "status": "OK", "chanId": 0}
     start = client.mark()
     client.send([0, "on", None, LIMIT_BUY])
-    assert client.wait_event("error", start=start)["code"] == 10200
+    assert client.wait_event("error", start=start)["code"] == 10100
 
 
 def test_received_log_records_inputs_once(bitfinex_exchange, connect):

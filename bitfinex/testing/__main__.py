@@ -6,6 +6,11 @@ secret follow it (``key=...`` and ``secret=...``). SIGINT or SIGTERM stops the s
 ``--replay FILE`` serves a recording (``WssClient(record=FILE)``, ``bitfinex-wss stream --record
 FILE``) instead of the simulated market, at the recorded pace, ``--speed`` times faster, or
 ``--as-fast-as-possible`` (see :mod:`bitfinex.testing.replay`).
+
+Memory is bounded whatever clients send: ``--log-frames``, ``--log-bytes`` and
+``--log-frame-bytes`` bound the receive log (``--no-receive-log`` keeps none), and
+``--send-buffer-limit`` drops a client that does not read. ``--decoder`` picks what reads
+client frames (``orjson`` or ``json``; the installed one by default).
 """
 
 from __future__ import annotations
@@ -18,7 +23,11 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from bitfinex.protocol.codec import DECODERS
 from bitfinex.testing.exchange import LocalExchange
+from bitfinex.testing.server import SEND_BUFFER_LIMIT, ReceiveLogLimits, map_large_allocations
+
+_LOG = ReceiveLogLimits()
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -36,6 +45,16 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls", action="store_true", help="serve wss:// with a generated CA (its path is printed)")
     parser.add_argument("--verbose", action="store_true", help="log at DEBUG level to stderr")
     parser.add_argument("--replay", metavar="FILE", help="serve this recording instead of the simulated market")
+    parser.add_argument("--decoder", choices=sorted(DECODERS), help="what reads client frames (default: the installed one)")
+    parser.add_argument("--log-frames", type=int, default=_LOG.max_frames, metavar="N",
+                        help=f"frames the receive log keeps, all connections together (default {_LOG.max_frames})")
+    parser.add_argument("--log-bytes", type=int, default=_LOG.max_bytes, metavar="BYTES",
+                        help=f"bytes of frame text the receive log keeps (default {_LOG.max_bytes})")
+    parser.add_argument("--log-frame-bytes", type=int, default=_LOG.frame_bytes, metavar="BYTES",
+                        help=f"bytes kept of one frame; longer ones are truncated (default {_LOG.frame_bytes})")
+    parser.add_argument("--no-receive-log", action="store_true", help="keep nothing of what clients send")
+    parser.add_argument("--send-buffer-limit", type=int, default=SEND_BUFFER_LIMIT, metavar="BYTES",
+                        help=f"drop a client once this many bytes wait for it to read (default {SEND_BUFFER_LIMIT}; 0: never)")
     pace = parser.add_mutually_exclusive_group()
     pace.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
                       help="with --replay: replay this many times faster than recorded (default 1)")
@@ -50,6 +69,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if (arguments.key is None) != (arguments.secret is None):
         parser.error("--key and --secret go together")
     logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.INFO, stream=sys.stderr)
+    map_large_allocations()  # a client's megabyte messages leave no pages behind once freed
+    try:
+        receive_log = None if arguments.no_receive_log else ReceiveLogLimits(
+            arguments.log_frames, arguments.log_bytes, arguments.log_frame_bytes
+        )
+    except ValueError as error:
+        parser.error(str(error))
     try:
         exchange = LocalExchange(
             arguments.key,
@@ -62,6 +88,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             tls=arguments.tls,
             replay=arguments.replay,
             replay_speed=None if arguments.as_fast_as_possible else arguments.speed,
+            receive_log=receive_log,
+            send_buffer_limit=arguments.send_buffer_limit or None,
+            decoder=arguments.decoder,
         )
     except (OSError, ValueError) as error:
         parser.error(f"--replay: {error}")

@@ -21,7 +21,6 @@ from bitfinex.protocol.constants import (
     BOOK_PRECISIONS,
     CANDLE_TIMEFRAME_ALIASES,
     CANDLE_TIMEFRAMES,
-    ErrorCode,
 )
 from bitfinex.protocol.symbols import normalize_symbol
 from bitfinex.testing.bookviews import BookRenderer, BookView, Entry
@@ -41,14 +40,12 @@ PUBLIC_CHANNELS = ("ticker", "trades", "book", "candles", "status")
 class SubscriptionError(Exception):
     """A ``subscribe`` request the exchange refuses; becomes an ``error`` event.
 
-    :param code: the Bitfinex error code.
-    :param msg: the event's ``msg``.
+    :param error: the name of its row in :data:`bitfinex.testing.errors.ERRORS`.
     """
 
-    def __init__(self, code: ErrorCode, msg: str) -> None:
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
+    def __init__(self, error: str) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 @dataclass(frozen=True)
@@ -79,14 +76,15 @@ def parse_subscription(request: Mapping[str, Any], instruments: Mapping[str, Ins
     :param request: the decoded event.
     :param instruments: listed instruments by symbol.
     :returns: the spec and the fields the ``subscribed`` event echoes after ``chanId``.
-    :raises SubscriptionError: with the code Bitfinex uses: 10302 unknown channel, 10001 unknown
-        symbol, 10011 precision, 10012 length, 10300 anything else.
+    :raises SubscriptionError: naming the row Bitfinex answers with (``errors.py``): 10302
+        unknown channel, 10300 unknown symbol (``symbol: invalid``, live), bad candle key or
+        frequency, ``status``; 10011 precision, 10012 length.
     """
     channel = request.get("channel")
-    if channel not in PUBLIC_CHANNELS:
-        raise SubscriptionError(ErrorCode.UNKNOWN_CHANNEL, "channel: unknown")
+    if not isinstance(channel, str) or channel not in PUBLIC_CHANNELS:
+        raise SubscriptionError("UNKNOWN_CHANNEL")
     if channel == "status":
-        raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "key: invalid (no derivatives listed)")
+        raise SubscriptionError("STATUS_NOT_EMULATED")
     if channel == "candles":
         return _parse_candles(request, instruments)
     instrument = _instrument(request.get("symbol") or request.get("pair"), instruments)
@@ -95,46 +93,48 @@ def parse_subscription(request: Mapping[str, Any], instruments: Mapping[str, Ins
         echo.update(instrument.echo_fields())
         return ChannelSpec(channel, instrument.symbol), echo
     precision = request.get("prec", "P0")
-    if precision not in BOOK_PRECISIONS:
-        raise SubscriptionError(ErrorCode.UNKNOWN_BOOK_PRECISION, "prec: invalid")
+    if not isinstance(precision, str) or precision not in BOOK_PRECISIONS:
+        raise SubscriptionError("PREC_INVALID")
     frequency = request.get("freq", "F0")
-    if frequency not in BOOK_FREQUENCIES:
-        raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "freq: invalid")
+    if not isinstance(frequency, str) or frequency not in BOOK_FREQUENCIES:
+        raise SubscriptionError("FREQ_INVALID")
     length = request.get("len", "25")
     if isinstance(length, bool) or not isinstance(length, (str, int)) or str(length) not in BOOK_LENGTHS:
-        raise SubscriptionError(ErrorCode.UNKNOWN_BOOK_LENGTH, "len: invalid")
+        raise SubscriptionError("LEN_INVALID")
     echo.update(prec=precision, freq=frequency, len=str(length), **instrument.echo_fields())
     spec = ChannelSpec("book", instrument.symbol, precision, frequency, int(length))
     return spec, echo
 
 
-def _instrument(symbol: object, instruments: Mapping[str, Instrument]) -> Instrument:
+def _instrument(symbol: object, instruments: Mapping[str, Instrument], error: str = "SYMBOL_INVALID") -> Instrument:
     try:
         instrument = instruments.get(normalize_symbol(symbol))
     except (TypeError, ValueError):
         instrument = None
     if instrument is None:
-        raise SubscriptionError(ErrorCode.UNKNOWN_PAIR, "symbol: invalid")
+        raise SubscriptionError(error)
     return instrument
 
 
 def _parse_candles(request: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> tuple[ChannelSpec, dict[str, Any]]:
     key = request.get("key")
     if not isinstance(key, str) or key.count(":") < 2:
-        raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "key: invalid")
+        raise SubscriptionError("KEY_INVALID")
     kind, timeframe, rest = key.split(":", 2)
     timeframe = CANDLE_TIMEFRAME_ALIASES.get(timeframe, timeframe)
     if kind != "trade" or timeframe not in CANDLE_TIMEFRAMES:
-        raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "key: invalid")
+        raise SubscriptionError("KEY_INVALID")
     period = 0
     if rest.startswith("f"):
         symbol, _, period_text = rest.partition(":")
-        if not (period_text[:1] == "p" and period_text[1:].isdigit() and 2 <= int(period_text[1:]) <= 120):
-            raise SubscriptionError(ErrorCode.SUBSCRIPTION_FAILED, "key: invalid (funding needs :pN)")
-        period = int(period_text[1:])
+        digits = period_text[1:]
+        readable = period_text[:1] == "p" and digits.isascii() and digits.isdigit() and len(digits) <= 3
+        if not (readable and 2 <= int(digits) <= 120):
+            raise SubscriptionError("KEY_INVALID")
+        period = int(digits)
     else:
         symbol = rest
-    instrument = _instrument(symbol, instruments)
+    instrument = _instrument(symbol, instruments, "KEY_INVALID")
     return ChannelSpec("candles", instrument.symbol, timeframe=timeframe, period=period), {"key": key}
 
 

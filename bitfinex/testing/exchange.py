@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
 
+from bitfinex.protocol.codec import DECODERS
 from bitfinex.protocol.constants import CALCS_PER_SECOND, MAX_CHANNELS_PER_CONNECTION
 from bitfinex.recording import PathArgument
 from bitfinex.testing.channels import F1_INTERVAL_MS
@@ -20,13 +21,23 @@ from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument
 from bitfinex.testing.market import PublicTrade
 from bitfinex.testing.numbers import parse_decimal
 from bitfinex.testing.replay import Replay
-from bitfinex.testing.server import ConnectionLog, ExchangeServer, ReceivedFrame, ServerOptions
+from bitfinex.testing.server import (
+    SEND_BUFFER_LIMIT,
+    ConnectionLog,
+    ExchangeServer,
+    ReceivedFrame,
+    ReceiveLogLimits,
+    ServerOptions,
+)
 from bitfinex.testing.session import SessionLimits
 from bitfinex.testing.tls import TestCertificates, generate_certificates
 from bitfinex.testing.venue import Clock, Venue
 from bitfinex.transport.reactor import ReactorThread, call_and_wait
 
 log = logging.getLogger("bitfinex.testing.exchange")
+
+DEFAULT_RECEIVE_LOG = ReceiveLogLimits()
+"""The receive log's bounds by default: the latest 10,000 frames and 4 MiB, 16 KiB per frame."""
 
 T = TypeVar("T")
 
@@ -83,8 +94,19 @@ class LocalExchange:
         :mod:`bitfinex.testing.replay`). The simulation does not tick then.
     :param replay_speed: how many times faster than recorded to replay (1.0: as recorded);
         ``None`` sends the recorded frames as fast as possible.
-    :raises ValueError: for a ``replay`` file that is not a recording, or a speed that is not
-        positive.
+    :param receive_log: how much of what clients send to keep for :attr:`received` and
+        :meth:`received_inputs`: a window of the latest 10,000 frames and 4 MiB by default, each
+        frame's text cut past 16 KiB (:class:`~bitfinex.testing.server.ReceiveLogLimits`);
+        ``None`` keeps nothing.
+    :param send_buffer_limit: bytes that may wait in a connection's send buffer (4 MiB): past
+        it the exchange stops reading that client's requests, and drops the client (it sees
+        1006) if it reads nothing for 2 seconds, or at once past 16 times the limit; ``None``
+        never drops.
+    :param decoder: ``"orjson"`` or ``"json"`` (a name of
+        :data:`bitfinex.protocol.codec.DECODERS`): what reads client frames; ``None``, the
+        installed decoder. Both give the same answers (see :mod:`bitfinex.protocol.codec`).
+    :raises ValueError: for a ``replay`` file that is not a recording, a speed that is not
+        positive, or an unknown decoder.
     """
 
     def __init__(
@@ -108,7 +130,12 @@ class LocalExchange:
         reactor: Any = None,
         replay: Optional[PathArgument] = None,
         replay_speed: Optional[float] = 1.0,
+        receive_log: Optional[ReceiveLogLimits] = DEFAULT_RECEIVE_LOG,
+        send_buffer_limit: Optional[int] = SEND_BUFFER_LIMIT,
+        decoder: Optional[str] = None,
     ) -> None:
+        if decoder is not None and decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {decoder!r}: one of {sorted(DECODERS)}")
         self.key = key if key is not None else "demo-" + secrets.token_hex(8)
         self.secret = secret if secret is not None else secrets.token_hex(24)
         self.host = host
@@ -122,12 +149,15 @@ class LocalExchange:
             tick_interval=tick_interval if replaying is None else None,
             limits=SessionLimits(max_subscriptions, calcs_per_second),
             connection_rate_limit=connection_rate_limit,
+            receive_log=receive_log,
+            send_buffer_limit=send_buffer_limit,
+            decoder=DECODERS[decoder] if decoder is not None else None,
         )
         self._own_reactor = reactor is None
         self._thread = ReactorThread(name="bitfinex-local-exchange") if reactor is None else None
         self._reactor = self._thread.reactor if self._thread is not None else reactor
         self._reactor_thread_id: Optional[int] = None
-        sessions = replaying.sessions(self._reactor) if replaying is not None else None
+        sessions = replaying.sessions(self._reactor, options.decoder) if replaying is not None else None
         self._server = ExchangeServer(self._venue, self._reactor, options, sessions)
         self.faults = Faults(self._server, self.call)
         """Inject faults: see :class:`~bitfinex.testing.faults.Faults`."""
@@ -303,26 +333,25 @@ class LocalExchange:
 
     @property
     def received(self) -> list[ConnectionLog]:
-        """What every connection (open or closed) sent, decoded, with timestamps."""
+        """What every connection (open or closed) sent, with timestamps: the frames still in
+        the receive log's window (see ``receive_log``), each decoded when read."""
         return self._server.connection_logs()
 
     def received_inputs(self, operation: Optional[str] = None) -> list[ReceivedFrame]:
-        """Every channel-0 input clients sent (``[0, OP, null, PAYLOAD]``), in arrival order.
+        """Every channel-0 input clients sent (``[0, OP, null, PAYLOAD]``) still in the receive
+        log's window, in arrival order.
 
         :param operation: only this one (``"on"``, ``"oc"``...); all by default.
         """
-        frames = [frame for entry in self.received for frame in entry.frames]
-        return sorted(
-            (
-                f
-                for f in frames
-                if isinstance(f.frame, list)
-                and len(f.frame) > 1
-                and f.frame[0] == 0
-                and (operation is None or f.frame[1] == operation)
-            ),
-            key=lambda f: f.timestamp,
-        )
+        inputs = []
+        for received in self._server.log.frames():
+            raw = received.raw
+            if received.binary or received.truncated or not isinstance(raw, str) or raw.lstrip()[:1] != "[":
+                continue
+            frame = received.frame
+            if isinstance(frame, list) and len(frame) > 1 and frame[0] == 0 and (operation is None or frame[1] == operation):
+                inputs.append(received)
+        return inputs
 
     @property
     def connection_count(self) -> int:

@@ -10,23 +10,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
-from bitfinex.protocol.constants import ErrorCode, InfoCode
+from bitfinex.testing.errors import INFO_MESSAGES, row
 
 if TYPE_CHECKING:
     from bitfinex.testing.server import ExchangeServer
 
-INFO_MESSAGES: dict[int, str] = {
-    InfoCode.RECONNECT: "Stopping. Please try to reconnect",
-    InfoCode.MAINTENANCE_START: (
-        "Entering in Maintenance mode. Please pause any activity and resume after receiving "
-        "the info message 20061 (it should take 120 seconds at most)."
-    ),
-    InfoCode.MAINTENANCE_END: (
-        "Maintenance ended. You can resume normal activity. It is advised to unsubscribe/subscribe again all channels."
-    ),
-    InfoCode.GENERIC: "Info",
-}
-"""The ``msg`` Bitfinex sends with each info code."""
+__all__ = ["DEEP_NESTING", "INFO_MESSAGES", "MALFORMED_FRAMES", "FaultState", "Faults", "HostileFrame"]
 
 
 @dataclass(frozen=True)
@@ -186,7 +175,7 @@ class Faults:
             any other info code.
         :param msg: the text; Bitfinex's own for the known codes by default.
         """
-        text = msg if msg is not None else INFO_MESSAGES.get(code, "Info")
+        text = msg if msg is not None else INFO_MESSAGES.get(code, INFO_MESSAGES[5000])
         self._call(self._server.broadcast_event, {"event": "info", "code": int(code), "msg": text})
 
     def corrupt_next_checksum(self, count: int = 1) -> None:
@@ -228,7 +217,9 @@ class Faults:
 
         self._call(arm)
 
-    def refuse_auth(self, code: int = int(ErrorCode.AUTH_FAILED), msg: str = "apikey: invalid", times: Optional[int] = 1) -> None:
+    def refuse_auth(
+        self, code: int = row("AUTH_APIKEY").code, msg: str = row("AUTH_APIKEY").msg, times: Optional[int] = 1
+    ) -> None:
         """Fail the next ``times`` auth attempts (``None``: every one until :meth:`clear`)."""
         self._call(self._server.faults.refuse_auth, code, msg, times)
 

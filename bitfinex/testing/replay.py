@@ -11,8 +11,10 @@ instead of its simulated market::
 
 What a connecting client gets:
 
-- the recorded ``info`` greeting, and ``conf``, ``ping`` and ``unauth`` answered as Bitfinex
-  answers them, garbage and unknown events with Bitfinex's ``error`` events (the guard the
+- the recorded ``info`` greeting, and ``ping`` and ``unauth`` answered as Bitfinex answers
+  them; ``conf`` answered OK for flags the recorded client had (the union of every ``conf`` the
+  recording confirms: its frames carry those), and refused with 10050 for any other flag, which
+  the recorded frames could not honour; garbage and unknown events with Bitfinex's ``error`` events (the guard the
   simulated exchange has too: :class:`~bitfinex.testing.requests.RequestSession`);
 - for a ``subscribe`` to a channel the recording holds, the recorded ``subscribed`` answer
   (chanId as recorded, ``subId`` echoed from the request), then the channel's recorded frames
@@ -39,8 +41,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
-from bitfinex.protocol.codec import dumps_js, loads
-from bitfinex.protocol.constants import AUTH_CHANNEL_ID, PROTOCOL_VERSION, ErrorCode
+from bitfinex.protocol.codec import Decoder, dumps_js, loads
+from bitfinex.protocol.constants import AUTH_CHANNEL_ID, PROTOCOL_VERSION, ConfFlag
 from bitfinex.protocol.symbols import normalize_symbol
 from bitfinex.recording import PathArgument, read_recording
 from bitfinex.testing.requests import EventHandler, RequestSession, echoable
@@ -130,9 +132,17 @@ class Recording:
 
     :param channels: the recorded channels by key.
     :param greeting: the recorded ``info`` event a connection opened with.
+    :param flags: every ``conf`` flag the recording confirms (OR-ed together).
     """
 
-    def __init__(self, channels: Mapping[ChannelKey, RecordedChannel], greeting: Mapping[str, Any] = DEFAULT_GREETING) -> None:
+    def __init__(
+        self,
+        channels: Mapping[ChannelKey, RecordedChannel],
+        greeting: Mapping[str, Any] = DEFAULT_GREETING,
+        flags: int = 0,
+    ) -> None:
+        self.flags = flags
+        """Every ``conf`` flag the recorded client had: a replaying client may ask for these."""
         self.channels = dict(channels)
         """The recorded channels by key."""
         self.greeting = dict(greeting)
@@ -150,6 +160,7 @@ class Recording:
         """
         channels: dict[ChannelKey, RecordedChannel] = {}
         greeting: Optional[dict[str, Any]] = None
+        flags = 0
         live: dict[str, dict[int, RecordedChannel]] = {}  # per recorded connection: its channels by chanId
         for entry in read_recording(path):
             try:
@@ -164,8 +175,10 @@ class Recording:
             elif isinstance(message, dict):
                 if greeting is None and message.get("event") == "info" and "version" in message:
                     greeting = message
+                if message.get("event") == "conf" and message.get("status") == "OK" and type(message.get("flags")) is int:
+                    flags |= message["flags"]
                 _track_event(message, entry.t, channels, on_connection)
-        return cls(channels, greeting or DEFAULT_GREETING)
+        return cls(channels, greeting or DEFAULT_GREETING, flags)
 
 
 class Replay:
@@ -190,12 +203,13 @@ class Replay:
     def __repr__(self) -> str:
         return f"<Replay {self.recording!r} speed={self.speed}>"
 
-    def sessions(self, reactor: Any) -> SessionFactory:
+    def sessions(self, reactor: Any, decoder: Optional[Decoder] = None) -> SessionFactory:
         """Return what makes the :class:`ReplaySession` of each connection.
 
         :param reactor: the reactor the server runs on (its clock times the frames).
+        :param decoder: reads client frames (``None``: the installed decoder).
         """
-        return lambda send: ReplaySession(self.recording, send, reactor, self.speed)
+        return lambda send: ReplaySession(self.recording, send, reactor, self.speed, decoder)
 
 
 def _track_event(
@@ -281,11 +295,20 @@ class ReplaySession(RequestSession):
     :param send: writes one text frame to the client.
     :param reactor: the server's reactor (timers and clock).
     :param speed: how many times faster than recorded; ``None``: as fast as possible.
+    :param decoder: reads client frames (``None``: the installed decoder).
     """
 
     _log = log
 
-    def __init__(self, recording: Recording, send: Callable[[bytes], None], reactor: Any, speed: Optional[float]) -> None:
+    def __init__(
+        self,
+        recording: Recording,
+        send: Callable[[bytes], None],
+        reactor: Any,
+        speed: Optional[float],
+        decoder: Optional[Decoder] = None,
+    ) -> None:
+        self._decoder = decoder
         self._recording = recording
         self._send = send
         self._reactor = reactor
@@ -328,7 +351,19 @@ class ReplaySession(RequestSession):
         self._playbacks.clear()
 
     def _on_conf(self, message: dict[str, Any]) -> None:
-        self.send_event({"event": "conf", "status": "OK", "flags": echoable(message.get("flags"))})
+        flags = message.get("flags")
+        if isinstance(flags, bool) or not isinstance(flags, int) or not 0 <= flags < (1 << 31):
+            self._refuse("CONF_INVALID", flags=flags)
+            return
+        missing = flags & ~int(self._recording.flags)
+        if missing:
+            names = [f"{flag.name} ({int(flag)})" for flag in ConfFlag if flag & missing]
+            unknown = missing & ~sum(int(flag) for flag in ConfFlag)
+            if unknown:
+                names.append(f"unknown bits ({unknown})")
+            self._refuse("REPLAY_CONF", flags=flags, names=", ".join(names))
+            return
+        self.send_event({"event": "conf", "status": "OK", "flags": flags})
 
     def _on_ping(self, message: dict[str, Any]) -> None:
         pong: dict[str, Any] = {"event": "pong", "ts": time.time_ns() // 1_000_000}
@@ -340,7 +375,7 @@ class ReplaySession(RequestSession):
         key = channel_key(message)
         channel = self._recording.channels.get(key) if key is not None else None
         if channel is None:
-            self._error(ErrorCode.SUBSCRIPTION_FAILED, "subscribe: channel not in the recording", message)
+            self._refuse("REPLAY_NO_CHANNEL", message)
             return
         answer = {k: v for k, v in channel.answer.items() if k != "subId"}
         if "subId" in message:
@@ -350,17 +385,17 @@ class ReplaySession(RequestSession):
     def _on_auth(self, message: dict[str, Any]) -> None:
         channel = self._recording.channels.get(AUTH_KEY)
         if channel is None:
-            self.send_event(
-                {"event": "auth", "status": "FAILED", "chanId": 0, "msg": "no authenticated channel in the recording",
-                 "code": int(ErrorCode.AUTH_FAILED)}
-            )
+            self._refuse("REPLAY_NO_AUTH")
             return
         self._start(channel, channel.answer, message)
 
     def _start(self, channel: RecordedChannel, answer: dict[str, Any], request: Mapping[str, Any]) -> None:
         chan_id = answer["chanId"]
         if chan_id in self._playbacks:
-            self._error(ErrorCode.ALREADY_SUBSCRIBED, "subscribe: dup", request)
+            if chan_id == AUTH_CHANNEL_ID:
+                self._refuse("AUTH_DUP")
+            else:
+                self._refuse("SUBSCRIBE_DUP", request)
             return
         self.send_event(answer)
         playback = _Playback(channel, chan_id, self._send, self._reactor, self._speed)
@@ -371,7 +406,7 @@ class ReplaySession(RequestSession):
         chan_id = message.get("chanId")
         playback = self._playbacks.pop(chan_id, None) if type(chan_id) is int else None
         if playback is None:
-            self._error(ErrorCode.NOT_SUBSCRIBED, "unsubscribe: not subscribed", message)
+            self._refuse("UNSUBSCRIBE_INVALID", message)
             return
         playback.stop()
         self.send_event({"event": "unsubscribed", "status": "OK", "chanId": playback.chan_id})
@@ -379,15 +414,7 @@ class ReplaySession(RequestSession):
     def _on_unauth(self, message: dict[str, Any]) -> None:
         playback = self._playbacks.pop(AUTH_CHANNEL_ID, None)
         if playback is None:
-            self.send_event(
-                {
-                    "event": "unauth",
-                    "status": "FAILED",
-                    "chanId": AUTH_CHANNEL_ID,
-                    "code": int(ErrorCode.UNAUTH),
-                    "msg": "auth: not authenticated",
-                }
-            )
+            self._refuse("UNAUTH_FAILED")
             return
         playback.stop()
         self.send_event({"event": "unauth", "status": "OK", "chanId": AUTH_CHANNEL_ID})

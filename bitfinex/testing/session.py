@@ -15,9 +15,10 @@ import logging
 import re
 from collections import deque
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, Callable, Optional
 
-from bitfinex.protocol.codec import dumps_js
+from bitfinex.protocol.codec import Decoder, dumps_js
 from bitfinex.protocol.constants import (
     CALCS_PER_SECOND,
     MAX_CALCS_PER_MESSAGE,
@@ -26,8 +27,8 @@ from bitfinex.protocol.constants import (
     ORDER_INPUTS,
     PROTOCOL_VERSION,
     ConfFlag,
-    ErrorCode,
 )
+from bitfinex.protocol.jsnum import js_number_text
 from bitfinex.protocol.signing import verify
 from bitfinex.testing.accounts import Account, AccountMessage, Topic
 from bitfinex.testing.channels import (
@@ -39,13 +40,49 @@ from bitfinex.testing.channels import (
     parse_subscription,
 )
 from bitfinex.testing.faults import FaultState
-from bitfinex.testing.numbers import parse_decimal
-from bitfinex.testing.requests import EventHandler, RequestSession, echoable
+from bitfinex.testing.requests import ECHO_DEPTH, EventHandler, RequestSession, echoable, nests_deeper
 from bitfinex.testing.venue import Venue
 
 log = logging.getLogger("bitfinex.testing.session")
 
 _SIGNATURE = re.compile(r"[0-9a-fA-F]{96}")
+_NONCE = re.compile(r"[0-9]{1,16}\Z")
+"""A nonce as Bitfinex takes it: an integer, written in digits (docs ws-auth: an ever
+increasing integer, at most 9007199254740991, sixteen digits)."""
+
+SUPPORTED_FLAGS = int(ConfFlag.DEC_S | ConfFlag.TIMESTAMP | ConfFlag.SEQ_ALL | ConfFlag.OB_CHECKSUM | ConfFlag.BULK_UPDATES)
+"""The ``conf`` flags the exchange applies. TIME_S (32) is documented ("timestamps as date
+strings", docs ws-general, bfx-api-node-core ``config.js``) but no source shows the format, so
+it is refused with 10050 rather than invented; bits no flag has are refused too."""
+
+KNOWN_FLAGS = sum(int(flag) for flag in ConfFlag)
+"""Every bit a documented ``conf`` flag has."""
+
+
+def decimal_strings(frame: Any) -> Any:
+    """Return a copy of ``frame`` with every float (the frames' decimals: prices, amounts,
+    rates, balances, all made by :func:`bitfinex.testing.numbers.wire`) replaced by its JSON
+    text as a string (``7255.0`` → ``"7255"``, ``2e-08`` → ``"2e-8"``): what the DEC_S flag asks
+    for. Integers (ids, timestamps, counts, periods, flags, sequence numbers) stay numbers.
+    Iterative: frames are built by the exchange, but nothing here recurses."""
+    if not isinstance(frame, list):
+        return js_number_text(frame) if type(frame) is float else frame
+    root: list[Any] = []
+    pending: list[tuple[list[Any], list[Any]]] = [(frame, root)]
+    while pending:
+        source, target = pending.pop()
+        for item in source:
+            if type(item) is float:
+                target.append(js_number_text(item))
+            elif isinstance(item, list):
+                copy: list[Any] = []
+                target.append(copy)
+                pending.append((item, copy))
+            elif isinstance(item, dict):
+                target.append({k: decimal_strings(v) for k, v in item.items()})
+            else:
+                target.append(item)
+    return root
 
 AUTH_CAPS = {
     "orders": {"read": 1, "write": 1},
@@ -80,6 +117,8 @@ class ExchangeSession(RequestSession):
     :param faults: the exchange's fault switches (checksum corruption, auth refusal).
     :param limits: per-connection limits.
     :param monotonic: seconds on a monotonic clock, for heartbeats and the calc rate limit.
+    :param decoder: reads the client's frames; by default the installed decoder
+        (:data:`bitfinex.testing.requests.loads`).
     """
 
     _log = log
@@ -91,7 +130,9 @@ class ExchangeSession(RequestSession):
         faults: FaultState,
         limits: SessionLimits,
         monotonic: Callable[[], float],
+        decoder: Optional[Decoder] = None,
     ) -> None:
+        self._decoder = decoder
         self._venue = venue
         self._send = send
         self._faults = faults
@@ -142,6 +183,8 @@ class ExchangeSession(RequestSession):
 
     def _send_public(self, chan_id: int, *items: Any) -> None:
         frame = [chan_id, *items]
+        if self.flags & ConfFlag.DEC_S:
+            frame = decimal_strings(frame)
         if self.flags & ConfFlag.SEQ_ALL:
             self._public_seq += 1
             frame.append(self._public_seq)
@@ -150,7 +193,7 @@ class ExchangeSession(RequestSession):
         self._write(frame, chan_id)
 
     def _send_account(self, kind: str, data: Any) -> None:
-        frame: list[Any] = [0, kind, data]
+        frame: list[Any] = [0, kind, decimal_strings(data) if self.flags & ConfFlag.DEC_S else data]
         if self.flags & ConfFlag.SEQ_ALL:
             request = kind == "n" and isinstance(data, list) and str(data[1]).endswith("-req")
             if kind != "n":
@@ -160,6 +203,8 @@ class ExchangeSession(RequestSession):
             else:
                 self._public_seq += 1
                 frame.extend((self._public_seq, self._auth_seq))
+        if self.flags & ConfFlag.TIMESTAMP:  # "appended to every array" (Bitfinex API update, April 2018)
+            frame.append(self._venue.now())
         self._write(frame, 0)
 
     def deliver_public(self, chan_id: int, update: Update) -> None:
@@ -219,30 +264,40 @@ class ExchangeSession(RequestSession):
     def _on_conf(self, message: dict[str, Any]) -> None:
         flags = message.get("flags")
         if isinstance(flags, bool) or not isinstance(flags, int) or not 0 <= flags < (1 << 31):
-            self.send_event(
-                {
-                    "event": "conf",
-                    "status": "FAILED",
-                    "flags": echoable(flags),
-                    "code": int(ErrorCode.CONF_FAILED),
-                    "msg": "flags: invalid",
-                }
-            )
+            self._refuse("CONF_INVALID", flags=flags)
+            return
+        refused = flags & ~SUPPORTED_FLAGS
+        if refused:
+            names = [f"{flag.name} ({int(flag)})" for flag in ConfFlag if flag & refused]
+            unknown = refused & ~KNOWN_FLAGS
+            if unknown:
+                names.append(f"unknown bits ({unknown})")
+            self._refuse("CONF_UNSUPPORTED", flags=flags, names=", ".join(names))
             return
         self.flags = flags
         self.send_event({"event": "conf", "status": "OK", "flags": flags})
+
+    def _refuse_subscription(self, error: str, message: dict[str, Any]) -> None:
+        symbol = None
+        if message.get("channel") in ("ticker", "trades", "book"):
+            named = message.get("symbol") or message.get("pair")
+            symbol = named if isinstance(named, str) else None
+        if symbol is None:
+            self._refuse(error, message)
+        else:
+            self._refuse(error, message, symbol=symbol)
 
     def _on_subscribe(self, message: dict[str, Any]) -> None:
         try:
             spec, echo = parse_subscription(message, self._venue.instruments)
         except SubscriptionError as refusal:
-            self._error(refusal.code, refusal.msg, message)
+            self._refuse_subscription(refusal.error, message)
             return
         if spec in self.channels.values():
-            self._error(ErrorCode.ALREADY_SUBSCRIBED, "subscribe: dup", message)
+            self._refuse_subscription("SUBSCRIBE_DUP", message)
             return
         if len(self.channels) >= self._limits.max_subscriptions:
-            self._error(ErrorCode.CHANNEL_LIMIT, "subscribe: limit", message)
+            self._refuse_subscription("SUBSCRIBE_LIMIT", message)
             return
         chan_id = next(self._chan_ids)
         snapshot = self._venue.subscribe(spec, self, chan_id)
@@ -257,12 +312,9 @@ class ExchangeSession(RequestSession):
 
     def _on_unsubscribe(self, message: dict[str, Any]) -> None:
         chan_id = message.get("chanId")
-        if isinstance(chan_id, bool) or not isinstance(chan_id, int):
-            self._error(ErrorCode.UNSUBSCRIPTION_FAILED, "unsubscribe: invalid", message)
-            return
-        spec = self.channels.pop(chan_id, None)
-        if spec is None:
-            self._error(ErrorCode.NOT_SUBSCRIBED, "unsubscribe: not subscribed", message)
+        spec = self.channels.pop(chan_id, None) if isinstance(chan_id, int) and not isinstance(chan_id, bool) else None
+        if spec is None or not isinstance(chan_id, int):  # live: 10400 for a chanId the socket does not hold
+            self._refuse("UNSUBSCRIBE_INVALID", message)
             return
         self._venue.unsubscribe(spec, self, chan_id)
         self._last_sent.pop(chan_id, None)
@@ -274,45 +326,47 @@ class ExchangeSession(RequestSession):
             pong["cid"] = echoable(message["cid"])
         self.send_event(pong)
 
-    def _auth_failed(self, code: int, msg: str) -> None:
-        self.send_event({"event": "auth", "status": "FAILED", "chanId": 0, "msg": msg, "code": int(code)})
-
     def _on_auth(self, message: dict[str, Any]) -> None:
-        if self.account is not None:
-            self._auth_failed(ErrorCode.AUTH_FAILED, "auth: dup")
+        if self.account is not None:  # live: an error event, not an auth FAILED (node issue 329)
+            self._refuse("AUTH_DUP")
             return
         refusal = self._faults.take_auth_refusal()
         if refusal is not None:
-            self._auth_failed(*refusal)
+            code, msg = refusal
+            self.send_event({"event": "auth", "status": "FAILED", "chanId": 0, "code": int(code), "msg": msg})
             return
         key = message.get("apiKey")
         account = self._venue.accounts.get(key) if isinstance(key, str) else None
         if account is None:
-            self._auth_failed(ErrorCode.AUTH_FAILED, "apikey: invalid")
+            self._refuse("AUTH_APIKEY")
             return
         payload, nonce_field, signature = message.get("authPayload"), message.get("authNonce"), message.get("authSig")
         if nonce_field is None and isinstance(payload, str):
             nonce_field = payload[4:]
-        nonce_text: Optional[str] = None  # for an array or object: no nonce (and str() of a deep one would overflow)
-        if not isinstance(nonce_field, (list, dict)):
-            nonce_text = nonce_field if isinstance(nonce_field, str) else str(nonce_field)
-        nonce = parse_decimal(nonce_field)
+        nonce_text: Optional[str] = None  # only a string or a JSON integer can be a nonce
+        if isinstance(nonce_field, str):
+            nonce_text = nonce_field
+        elif type(nonce_field) is int:
+            nonce_text = str(nonce_field)
+        elif type(nonce_field) is float and nonce_field == nonce_field and abs(nonce_field) < 1e300:
+            nonce_text = js_number_text(nonce_field)  # as the client's JSON wrote it (1.5, 100000)
         if nonce_text is None or not isinstance(payload, str) or payload != f"AUTH{nonce_text}":
-            self._auth_failed(ErrorCode.AUTH_PAYLOAD, "authPayload: invalid (must be AUTH + authNonce)")
+            self._refuse("AUTH_PAYLOAD")
             return
         if not isinstance(signature, str) or not _SIGNATURE.fullmatch(signature):
-            self._auth_failed(ErrorCode.AUTH_SIGNATURE, "authSig: invalid")
+            self._refuse("AUTH_SIGNATURE")
             return
         if not verify(account.secret, payload, signature.lower()):
-            self._auth_failed(ErrorCode.AUTH_HMAC, "apikey: digest invalid")
+            self._refuse("AUTH_DIGEST")
             return
-        if nonce is None or nonce <= 0 or nonce > MAX_SAFE_INTEGER:
-            self._auth_failed(ErrorCode.AUTH_NONCE, "nonce: invalid")
+        nonce = int(nonce_text) if type(nonce_field) is not float and _NONCE.match(nonce_text) else 0
+        if not 0 < nonce <= MAX_SAFE_INTEGER:
+            self._refuse("AUTH_NONCE_INVALID")
             return
         if nonce <= account.last_nonce:
-            self._auth_failed(ErrorCode.AUTH_NONCE, "nonce: small")
+            self._refuse("AUTH_NONCE_SMALL")
             return
-        account.last_nonce = nonce
+        account.last_nonce = Decimal(nonce)
         self._start_account_session(account, message)
 
     def _start_account_session(self, account: Account, message: dict[str, Any]) -> None:
@@ -353,15 +407,7 @@ class ExchangeSession(RequestSession):
 
     def _on_unauth(self, message: dict[str, Any]) -> None:
         if self.account is None:
-            self.send_event(
-                {
-                    "event": "unauth",
-                    "status": "FAILED",
-                    "chanId": 0,
-                    "code": int(ErrorCode.UNAUTH),
-                    "msg": "auth: not authenticated",
-                }
-            )
+            self._refuse("UNAUTH_FAILED")
             return
         self._venue.detach(self.account, self)
         self.account = None
@@ -370,18 +416,22 @@ class ExchangeSession(RequestSession):
 
     def on_input(self, message: list[Any]) -> None:
         """Handle an input (``[0, OP, null, PAYLOAD]``) of the authenticated account."""
-        if len(message) < 2 or message[0] != 0 or not isinstance(message[1], str):
-            self._error(ErrorCode.REQUEST_PARAMETERS, "input: invalid (expected [0, OP, null, PAYLOAD])")
+        shaped = len(message) >= 2 and type(message[0]) is int and message[0] == 0 and isinstance(message[1], str)
+        if not shaped:
+            self._refuse("INPUT_INVALID")
             return
-        if self.account is None:
-            self._error(ErrorCode.UNAUTH, f"{message[1]}: not authenticated")
+        if self.account is None:  # live: "auth: invalid" 10100 (node issue 77)
+            self._refuse("AUTH_REQUIRED")
+            return
+        if nests_deeper(message, ECHO_DEPTH):  # no input nests past 4 levels; the desk never sees deeper
+            self._refuse("INPUT_INVALID")
             return
         operation, payload = message[1], message[3] if len(message) > 3 else None
         handler = self._inputs.get(operation)
         if handler is None:
-            self._error(ErrorCode.REQUEST_PARAMETERS, f"{operation}: unknown input")
+            self._refuse("INPUT_UNKNOWN", op=operation[:40])
         elif operation in ORDER_INPUTS and not isinstance(payload, dict):
-            self._error(ErrorCode.REQUEST_PARAMETERS, f"{operation}: payload must be an object")
+            self._refuse("INPUT_PAYLOAD", op=operation)
         else:
             handler(self.account, payload)
 
@@ -392,18 +442,18 @@ class ExchangeSession(RequestSession):
             and all(isinstance(r, list) and len(r) == 1 and isinstance(r[0], str) for r in requests)
         )
         if not valid:
-            self._error(ErrorCode.REQUEST_PARAMETERS, f"calc: invalid (1 to {MAX_CALCS_PER_MESSAGE} one-element requests)")
+            self._refuse("CALC_INVALID", limit=MAX_CALCS_PER_MESSAGE)
             return
         now = self._monotonic()
         while self._calc_times and now - self._calc_times[0] >= 1.0:
             self._calc_times.popleft()
         if len(self._calc_times) >= self._limits.calcs_per_second:
-            self._error(ErrorCode.REQUEST_PARAMETERS, "calc: ratelimit")
+            self._refuse("CALC_RATELIMIT")
             return
         self._calc_times.append(now)
         unknown = self._venue.desk.calc(account, [r[0] for r in requests])
         if unknown:
-            self._error(ErrorCode.REQUEST_PARAMETERS, f"calc: unknown requests {unknown}")
+            self._refuse("CALC_UNKNOWN", names=", ".join(name[:40] for name in unknown[:10]))
 
     def close(self) -> None:
         """The connection is gone: leave every channel; with ``dms: 4``, cancel the account's orders."""
