@@ -21,7 +21,7 @@ EXPECTED = {
     "subscribe_to_trades.py": ["{'event': 'subscribed', 'channel': 'trades'"],
     "subscribe_to_orderbook.py": ["'prec': 'P1'", "maintained P0 book: best bid PriceLevel(price="],
     "subscribe_to_candles.py": ["'key': 'trade:1m:tBTCUSD'", "'key': 'trade:5m:tETHUSD'"],
-    "multi_order.py": ["cids: [", "'ox_multi-req'", "'CANCELED'"],
+    "multi_order.py": ["cids: [", "'oc-req'", "'CANCELED'"],
     "new_order.py": ["cid: ", "status: SUCCESS", "account: [0, 'oc', ["],
     "cancel_order.py": ["'oc-req'", "'CANCELED'"],
     "cancel_order_cid.py": ["'oc-req'", "'CANCELED'"],

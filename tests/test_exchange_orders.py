@@ -262,7 +262,9 @@ def test_update_price_and_amount(market):
     assert trader.wait_for(is_notification("ou-req"), start=start)[2][6:] == ["ERROR", "Order not found."]
 
 
-def test_ox_multi_one_notification_then_events(market):
+def test_ox_multi_answers_each_operation_as_if_sent_alone(market):
+    """docs ws-auth-input-order-multi-op: per operation, its own notification then its events;
+    bitfinex-api-node resolves each buffered order from its own on-req (cid at [4][2])."""
     _, trader, _, _ = market
     start = trader.mark()
     operations = [
@@ -271,17 +273,22 @@ def test_ox_multi_one_notification_then_events(market):
         ["oc", {"id": 99}],
     ]
     trader.send([0, "ox_multi", None, operations])
-    note = trader.wait_for(is_notification("ox_multi-req"), start=start)[2]
-    trader.wait_count(is_account("on"), 2, start=start)
+    trader.wait_for(is_notification("oc-req"), start=start)
     settle(trader)
-    bodies = note[4]
-    assert [(b[1], b[6]) for b in bodies] == [("on-req", "SUCCESS"), ("on-req", "SUCCESS"), ("oc-req", "ERROR")]
-    account = [f for f in trader.snapshot(start) if isinstance(f, list) and f[0] == 0]
-    assert account[0][1] == "n" and [f[1] for f in account[1:3]] == ["on", "on"]
-    assert not any(f[1] == "n" and f[2][1] == "on-req" for f in account)
+    account = [f for f in trader.snapshot(start) if isinstance(f, list) and f[0] == 0 and f[1] in ("n", "on")]
+    shape = [(f[1], f[2][1] if f[1] == "n" else None, f[2][6] if f[1] == "n" else None) for f in account]
+    assert shape == [
+        ("n", "on-req", "SUCCESS"), ("on", None, None),
+        ("n", "on-req", "SUCCESS"), ("on", None, None),
+        ("n", "oc-req", "ERROR"),
+    ]
+    assert [account[i][2][4][2] for i in (0, 2)] == [1, 2] and account[4][2][4][0] == 99
+    assert not any(f[1] == "n" and f[2][1] == "ox_multi-req" for f in account)
     start = trader.mark()
     trader.send([0, "ox_multi", None, [["oc", {"id": 1}]] * 76])
-    assert trader.wait_for(is_notification("ox_multi-req"), start=start)[2][6] == "ERROR"
+    refused = trader.wait_for(is_notification("ox_multi-req"), start=start)[2]
+    assert refused[6] == "ERROR" and refused[7].startswith("ops: invalid")
+    assert len(refused[4]) == 76 and all(row[0] == 1 for row in refused[4])
 
 
 def test_calc_answers_with_account_messages_and_is_limited(market):

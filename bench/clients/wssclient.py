@@ -92,7 +92,7 @@ class OrderTimes:
                 with self.arrived:
                     self.refused[cid] = str(notification[7])
                     self.arrived.notify_all()
-        elif kind == "n" and message[2][1] == "ox_multi-req":
+        elif kind == "n" and message[2][1] == "oc_multi-req":  # the reply to the ox_multi's one oc_multi op
             self.all_cancelled.set()
         elif kind == "on":
             with self.arrived:

@@ -77,6 +77,10 @@ class Order:
         submission).
     :param trigger: for stop and trailing orders, the last price that triggers them; ``None``
         once triggered or for other types.
+    :param placed_id: the id of the order that placed this one: an OCO order's stop leg shows
+        its limit order's id (PLACED_ID, index 25; docs rest-auth-submit-order).
+    :param oco_peer: the id of the other leg of an OCO pair while both are live (not on the wire).
+    :param closed: set once the order left the account (cancelled or fully executed).
     """
 
     order_id: int
@@ -99,6 +103,9 @@ class Order:
     trigger: Optional[Decimal] = None
     mts_update: int = 0
     fills: list[tuple[Decimal, Decimal]] = field(default_factory=list)
+    placed_id: Optional[int] = None
+    oco_peer: Optional[int] = None
+    closed: bool = False
 
     @property
     def base_type(self) -> str:
@@ -126,6 +133,17 @@ class Order:
         return bool(self.flags & OrderFlag.POST_ONLY)
 
     @property
+    def reduces_only(self) -> bool:
+        """Whether REDUCE_ONLY (1024) or CLOSE (512) is set: the order may only shrink the
+        position (docs flag-values)."""
+        return bool(self.flags & (OrderFlag.REDUCE_ONLY | OrderFlag.CLOSE))
+
+    @property
+    def make_visible(self) -> bool:
+        """Whether a hidden order shows once hit (meta ``{make_visible: 1}``, docs flag-values)."""
+        return bool(self.meta and self.meta.get("make_visible"))
+
+    @property
     def cid_date(self) -> str:
         """The UTC date of creation, which with the cid identifies the order."""
         return utc_date(self.mts_create)
@@ -143,11 +161,18 @@ class Order:
         return sum((price * amount for price, amount in self.fills), ZERO) / executed
 
     def record_fill(self, price: Decimal, amount: Decimal, mts: int) -> None:
-        """Account for a fill of ``amount`` (signed) at ``price``; sets the status."""
+        """Account for a fill of ``amount`` (signed) at ``price``; sets the status.
+
+        A CLOSE order's full execution reads ``EXECUTED @ P(A) was ACTIVE (note:POSCLOSE)``
+        (docs abbreviations-glossary, Order Status).
+        """
         self.fills.append((price, amount))
         self.amount -= amount
         self.mts_update = mts
         head = "EXECUTED" if self.amount == 0 else "PARTIALLY FILLED"
+        if head == "EXECUTED" and self.flags & OrderFlag.CLOSE:
+            self.status = f"EXECUTED @ {text(price)}({text(amount)}) was {self.status} (note:POSCLOSE)"
+            return
         earlier = f": was {self.status}" if self.status != "ACTIVE" else ""
         self.status = f"{head} @ {text(price)}({text(amount)}){earlier}"
 
@@ -177,6 +202,7 @@ class Order:
             price_trailing=wire(self.price_trailing) if self.price_trailing is not None else 0,
             price_aux_limit=wire(self.price_aux_limit) if self.price_aux_limit is not None else 0,
             hidden=1 if self.hidden else 0,
+            placed_id=self.placed_id,
             meta=self.meta,
         )
 
@@ -214,6 +240,7 @@ _ORDER_FIELDS = {
     18: "price_trailing",
     19: "price_aux_limit",
     24: "hidden",
+    25: "placed_id",
     31: "meta",
 }
 
@@ -335,14 +362,28 @@ class Account:
             return ZERO
         held = ZERO
         for order in self.orders.values():
-            if not order.is_exchange or order.order_id == skip:
+            if not order.is_exchange or order.order_id == skip or (self.is_oco_stop_leg(order) and order.oco_peer != skip):
                 continue
-            base, quote = currencies_of[order.symbol]
-            if order.amount > 0 and quote == currency:
-                held += order.amount * (order.price_aux_limit or order.price or ZERO)
-            elif order.amount < 0 and base == currency:
-                held += -order.amount
+            hold = self._hold(order, currency, currencies_of)
+            peer = self.orders.get(order.oco_peer) if order.oco_peer is not None else None
+            if peer is not None and peer.order_id != skip:
+                hold = max(hold, self._hold(peer, currency, currencies_of))  # one pair, one reservation
+            held += hold
         return held
+
+    @staticmethod
+    def _hold(order: Order, currency: str, currencies_of: Mapping[str, tuple[str, str]]) -> Decimal:
+        base, quote = currencies_of[order.symbol]
+        if order.amount > 0 and quote == currency:
+            return order.amount * (order.price_aux_limit or order.price or ZERO)
+        if order.amount < 0 and base == currency:
+            return -order.amount
+        return ZERO
+
+    def is_oco_stop_leg(self, order: Order) -> bool:
+        """Whether ``order`` is the stop leg of an OCO pair whose limit order is still open:
+        the pair reserves funds and margin once (either leg fills, never both)."""
+        return order.placed_id is not None and order.oco_peer is not None and order.oco_peer in self.orders
 
     def find_order(
         self, order_id: Optional[int] = None, cid: Optional[int] = None, cid_date: Optional[str] = None

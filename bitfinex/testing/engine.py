@@ -8,7 +8,7 @@ frames flip the sign for display (see :mod:`bitfinex.testing.bookviews`).
 from __future__ import annotations
 
 from bisect import bisect_left, insort
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional
@@ -149,6 +149,13 @@ class MatchingBook:
         order.amount = amount
         self._touch(order, self.side(order.is_bid))
 
+    def set_hidden(self, order: BookOrder, hidden: bool) -> None:
+        """Hide a resting order from the public books or show it, keeping its priority."""
+        if order.hidden != hidden:
+            order.hidden = False
+            self._touch(order, self.side(order.is_bid))
+            order.hidden = hidden
+
     def best_bid(self) -> Optional[Decimal]:
         """The highest bid price, hidden orders included."""
         return self.bids.best_price()
@@ -162,6 +169,16 @@ class MatchingBook:
         best = self.best_ask() if is_buy else self.best_bid()
         return best is not None and (best <= price if is_buy else best >= price)
 
+    def crosses_visible(self, is_buy: bool, limit: Optional[Decimal]) -> bool:
+        """Whether an order at ``limit`` (``None``: a market order) would match a resting order
+        that is not hidden (what POST_ONLY refuses; docs flag-values)."""
+        for price, level in self.side(not is_buy).levels():
+            if limit is not None and (price > limit if is_buy else price < limit):
+                return False
+            if any(not order.hidden for order in level):
+                return True
+        return False
+
     def fillable(self, is_buy: bool, limit: Optional[Decimal]) -> Decimal:
         """How much a taker could fill now, up to ``limit`` (``None``: any price)."""
         total = ZERO
@@ -171,12 +188,17 @@ class MatchingBook:
             total += sum((abs(order.amount) for order in level), ZERO)
         return total
 
-    def take(self, amount: Decimal, limit: Optional[Decimal]) -> list[Fill]:
+    def take(
+        self, amount: Decimal, limit: Optional[Decimal], admit: Optional[Callable[[BookOrder, Decimal], bool]] = None
+    ) -> list[Fill]:
         """Match a taker of ``amount`` (signed) against the other side, best price first.
 
         Filled makers leave the book; a partly filled maker keeps its place.
 
         :param limit: the worst price the taker accepts; ``None`` for a market order.
+        :param admit: asked before each fill with the maker and the amount about to execute
+            (signed in the taker's direction); a maker it refuses leaves the book unfilled (the
+            caller cancels it) and matching goes on with the next one.
         :returns: the fills, in execution order; their amounts sum to at most ``amount``.
         """
         is_buy = amount > 0
@@ -189,6 +211,9 @@ class MatchingBook:
                 break
             maker = next(opposite.levels())[1][0]
             executed = min(remaining, abs(maker.amount))
+            if admit is not None and not admit(maker, executed if is_buy else -executed):
+                self.remove(maker.order_id)
+                continue
             remaining -= executed
             left = abs(maker.amount) - executed
             if left == 0:

@@ -95,8 +95,10 @@ class AccountFigures:
             position = account.positions.get(symbol)
             held = position.amount if position else ZERO
             amounts = [
-                o.amount for o in account.orders.values() if o.symbol == symbol and not o.is_exchange and o.order_id != skip
-            ]
+                o.amount
+                for o in account.orders.values()
+                if o.symbol == symbol and not o.is_exchange and o.order_id != skip and not account.is_oco_stop_leg(o)
+            ]  # an OCO pair counts once: one of its legs fills, never both
             price = self.reference_price(symbol)
             if extra is not None and extra[0] == symbol:
                 price = extra[2]

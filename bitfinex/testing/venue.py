@@ -237,7 +237,7 @@ class Venue:
         data = self.market[symbol]
         before = len(data.new_trades)
         book = self.books[symbol]
-        self.desk.settle(symbol, book.take(amount, price), taker=None)
+        self.desk.fill_simulated(symbol, amount, price)
         left = amount - sum((trade.amount for trade in data.new_trades[before:]), Decimal(0))
         if price is not None and left:
             periods = self.instruments[symbol].funding_periods
@@ -254,7 +254,7 @@ class Venue:
         elif isinstance(action, CancelLiquidity):
             book.remove(action.order_id)
         else:
-            self.desk.settle(symbol, book.take(action.amount, None), taker=None)
+            self.desk.fill_simulated(symbol, action.amount, None)
 
     # -- publication ------------------------------------------------------------------------
 
