@@ -264,7 +264,8 @@ def test_auth_failure_reports_every_queued_order_and_refuses_new_ones(session, s
     assert [e.cid for e in not_sent] == [1, 2, 3]
     assert all("nonce: small" in e.reason for e in not_sent)
     notices = [m for m in messages if isinstance(m, list) and m[1] == "n"]
-    assert [n[2][1] for n in notices] == ["on-req", "ox_multi-req"] and notices[0][2][6] == "ERROR"
+    assert [n[2][1] for n in notices] == ["on-req", "on-req", "on-req"]  # an ox_multi: one per operation
+    assert [n[2][4][2] for n in notices] == [1, 2, 3] and {n[2][6] for n in notices} == {"ERROR"}
     session.submit(PendingInput("on", order_input("on", {"cid": 4}), (4,)))
     assert [e.cid for e in statuses if e.kind == "order_not_sent"][-1] == 4
     assert len(auth.pipeline) == 0

@@ -17,7 +17,7 @@ from bitfinex.protocol import status as st
 from bitfinex.protocol.callbacks import Callback
 from bitfinex.protocol.connection import ConnectionCore, event_code, event_text
 from bitfinex.protocol.constants import AUTH_CHANNEL_ID, HEARTBEAT, ErrorCode
-from bitfinex.protocol.echoes import echo_info
+from bitfinex.protocol.echoes import replies
 from bitfinex.protocol.orders import calc_message
 from bitfinex.protocol.pipeline import OrderPipeline, PendingInput
 from bitfinex.protocol.registry import Channel
@@ -263,17 +263,17 @@ class AuthConnection(ConnectionCore):
         never written: the auth callback gets, per input, a notification shaped like Bitfinex's
         ``{input}-req`` ``ERROR`` (``[0, "n", [MTS, "on-req", null, null, ORDER_ARRAY, null,
         "ERROR", TEXT]]``, the order array echoing the input, its cid at index 2), so code that
-        reads Bitfinex's notifications reads these too. They are the client's own: their TEXT
+        reads Bitfinex's notifications reads these too (an ``ox_multi`` gets one per operation,
+        as Bitfinex answers it). They are the client's own: their TEXT
         starts with :data:`NOT_SENT` (Bitfinex's never does) and MTS is the client's clock."""
         for item in pending:
             if self.observer is not None:
                 self.observer.input_not_sent(item, reason)
             for cid in item.cids or (None,):
                 self.report(st.StatusEvent(st.ORDER_NOT_SENT, self.name, reason, cid=cid, data=item.message))
-            info = echo_info(item.name, item.message[3])
-            notification = [0, "n", [self.wall_ms(), f"{item.name}-req", None, None, info, None, "ERROR",
-                                     f"{NOT_SENT}{reason}"]]
-            self.runner.run(self.callback, notification, self.name)
+            for request, info in replies(item.name, item.message[3]):
+                notification = [0, "n", [self.wall_ms(), request, None, None, info, None, "ERROR", f"{NOT_SENT}{reason}"]]
+                self.runner.run(self.callback, notification, self.name)
 
     def __repr__(self) -> str:
         return f"<AuthConnection {self.auth.state.value} open={self.is_open} queued={len(self.pipeline)}>"

@@ -18,7 +18,6 @@ def echo_info(name: str, payload: Any) -> Any:
 
     - ``on``, ``oc``, ``ou``: the order array (cid at index 2);
     - ``oc_multi``: an order array per selected order (none for ``all``);
-    - ``ox_multi``: the notification of each operation, in order;
     - ``fon``, ``foc``: the funding offer array;
     - anything else (``calc``, for which Bitfinex sends no notification at all): the payload.
     """
@@ -30,6 +29,14 @@ def echo_info(name: str, payload: Any) -> Any:
         selected = [{"id": i} for i in payload.get("id", ())] + [{"cid": c[0]} for c in payload.get("cid", ())]
         selected += [{"gid": g} for g in payload.get("gid", ())]
         return [echo_array(fields) for fields in selected]
-    if name == "ox_multi":
-        return [[None, f"{op}-req", None, None, echo_info(op, body), None, None, None] for op, body in payload]
     return payload
+
+
+def replies(name: str, payload: Any) -> list[tuple[str, Any]]:
+    """The ``(request type, NOTIFY_INFO)`` of each notification Bitfinex answers an input with:
+    one for most inputs; for an ``ox_multi``, one per operation, as if each were sent alone
+    (docs ws-auth-input-order-multi-op; bitfinex-api-node ``ws2.js`` resolves the orders of an
+    ``ox_multi`` from their own ``on-req``/``oc-req``)."""
+    if name == "ox_multi":
+        return [(f"{op}-req", echo_info(op, body)) for op, body in payload]
+    return [(f"{name}-req", echo_info(name, payload))]
