@@ -11,8 +11,9 @@
 
 ``bitfinex.testing`` holds a local Bitfinex-compatible exchange to run bots and tests against.
 
-The library logs on the ``bitfinex`` logger and its children and is quiet by default; to see
-what it does::
+The library logs on the ``bitfinex`` logger and its children. Routine events are quiet by
+default; errors (an exception in your callback, a connection that gave up, a refused order)
+reach stderr until you configure logging (see :mod:`bitfinex.logs`). To see what it does::
 
     logging.basicConfig(level=logging.INFO)
 """
@@ -20,8 +21,9 @@ what it does::
 from __future__ import annotations
 
 import importlib
-import logging
 from typing import TYPE_CHECKING, Any
+
+from bitfinex import logs
 
 if TYPE_CHECKING:
     from bitfinex import utils
@@ -30,7 +32,7 @@ if TYPE_CHECKING:
 
 __version__ = "1.0.0"
 
-logging.getLogger("bitfinex").addHandler(logging.NullHandler())
+logs.install()
 
 __all__ = ["StatusEvent", "WssClient", "__version__", "utils"]
 

@@ -10,6 +10,7 @@ of the account channel (``chanId`` 0) whose shape is right to the user's auth ca
 from __future__ import annotations
 
 import dataclasses
+import logging
 from collections.abc import Callable
 from typing import Any, Optional, Protocol
 
@@ -21,9 +22,12 @@ from bitfinex.protocol.echoes import replies
 from bitfinex.protocol.orders import calc_message
 from bitfinex.protocol.pipeline import OrderPipeline, PendingInput
 from bitfinex.protocol.registry import Channel
+from bitfinex.protocol.render import render
 from bitfinex.protocol.shapes import validate_account
 from bitfinex.protocol.signing import NonceGenerator, Secret, auth_message
 from bitfinex.protocol.states import AuthEvent, AuthState, auth_machine
+
+log = logging.getLogger("bitfinex.account")
 
 AUTH = "auth"
 """The name of the authenticated connection (in status events, and ``ping()``'s default)."""
@@ -211,11 +215,26 @@ class AuthConnection(ConnectionCore):
         kind = msg[1]
         if kind == HEARTBEAT:
             return
+        if kind == "n":
+            self._log_refusal(msg[2])
         if self.pipeline.unconfirmed:
             self.pipeline.confirm(order_cids(kind, msg[2]))
         if self.observer is not None:
             self.observer.account_message(msg)
         self.runner.run(self.callback, msg, self.name)
+
+    @staticmethod
+    def _log_refusal(notification: list[Any]) -> None:
+        """Log an input the exchange refused (``ERROR``/``FAILURE`` notification) at ERROR, so
+        it reaches stderr even when the application configured no logging."""
+        status = notification[6]
+        if status == "ERROR" or status == "FAILURE":
+            info = notification[4]
+            cids = order_cids("n", notification)
+            log.error(
+                "%s refused by the exchange: %s%s", notification[1], event_text(notification[7]),
+                f" (cid {', '.join(map(str, cids))})" if cids else f" ({render(info, 120)})" if info is not None else "",
+            )
 
     def recover(self, chan_id: Optional[int], channel: Optional[Channel]) -> None:
         """A bug while handling an account frame: reconnect, so re-authentication brings fresh

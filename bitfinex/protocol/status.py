@@ -68,6 +68,10 @@ STOPPED = "stopped"
 CLOSED_BY_CLIENT = "closed by the client"
 """The ``reason`` of a ``disconnected`` event for a connection the client closed itself."""
 
+ERROR_KINDS = frozenset((AUTH_FAILED, GAVE_UP, ORDER_NOT_SENT, ORDER_UNCONFIRMED))
+"""Kinds logged at ERROR: they reach stderr even when the application configured no logging
+(see :mod:`bitfinex.logs`)."""
+
 WARNING_KINDS = frozenset(
     (AUTH_FAILED, DISCONNECTED, RECONNECTING, GAVE_UP, SUBSCRIPTION_FAILED, PAUSED, SERVER_ERROR,
      ORDER_NOT_SENT, ORDER_UNCONFIRMED, CHECKSUM_MISMATCH, SEQUENCE_GAP, INTERNAL_ERROR, CALLBACK_ERROR,
@@ -125,8 +129,13 @@ class StatusReporter:
         self.callback = callback
 
     def __call__(self, event: StatusEvent) -> None:
-        warn = event.kind in WARNING_KINDS and event.reason != CLOSED_BY_CLIENT
-        log.log(logging.WARNING if warn else logging.INFO, "%s", event.describe())
+        if event.kind in ERROR_KINDS:
+            level = logging.ERROR
+        elif event.kind in WARNING_KINDS and event.reason != CLOSED_BY_CLIENT:
+            level = logging.WARNING
+        else:
+            level = logging.INFO
+        log.log(level, "%s", event.describe())
         callback = self.callback
         if callback is not None:
             try:
