@@ -225,7 +225,7 @@ def connect(trusted: Authority) -> Iterator[Callable[..., tuple[Inbox, Inbox]]]:
     def start(url: str, ca: Optional[bytes] = None) -> tuple[Inbox, Inbox]:
         statuses, ticks = Inbox("statuses"), Inbox("ticks")
         client = WssClient(url=url, ca_file=ca if ca is not None else trusted.pem, status_callback=statuses,
-                           max_retries=0, reconnect_base=0.05, reconnect_cap=0.05)
+                           reconnect_base=0.05, reconnect_cap=0.05)
         clients.append(client)
         client.subscribe_to_ticker("BTCUSD", ticks)
         client.start()
@@ -244,7 +244,8 @@ def assert_refused(server: TLSServer, statuses: Inbox, ticks: Inbox) -> str:
     event = statuses.wait_for(lambda e: e.kind in ("disconnected", "connected"), timeout=WAIT)
     assert event.kind == "disconnected", f"the client connected: {event}"
     assert event.reason.startswith("TLS: "), event.reason
-    statuses.wait_for(lambda e: "gave up" in e.reason, timeout=WAIT)  # max_retries=0: no second attempt
+    gave_up = statuses.wait_kind("gave_up", timeout=WAIT)  # a refused certificate is not retried
+    assert "not retried" in gave_up.reason and not statuses.matching(lambda e: e.kind == "reconnecting")
     server.seen.wait_for(lambda item: item == "lost", timeout=WAIT)  # the server is done with it
     assert server.application_traffic() == []
     assert [e for e in statuses.items if e.kind == "connected"] == []

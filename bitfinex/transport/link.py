@@ -4,8 +4,8 @@ A :class:`Link` owns the socket side of one :class:`~bitfinex.protocol.connectio
 and follows :data:`~bitfinex.protocol.states.LINK_TRANSITIONS`. It connects (TLS verified for
 ``wss://``), reconnects after every unexpected close with exponential backoff and jitter, never
 faster than Bitfinex's connection-rate limit, gives up after ``max_retries`` failed attempts in
-a row (until it is revived), and treats a connection that has received nothing for
-``heartbeat_timeout`` seconds as dead (after a ``ping`` at half that time got no answer
+a row, or at once when the server's certificate is refused (until it is revived), and treats a
+connection that has received nothing for ``heartbeat_timeout`` seconds as dead (after a ``ping`` at half that time got no answer
 either), as it does one whose ``subscribe`` or ``auth`` went unanswered that long (the answer
 was lost: frames for an unknown channel would keep it "alive").
 
@@ -29,6 +29,7 @@ from bitfinex.protocol import status as st
 from bitfinex.protocol.connection import ConnectionCore
 from bitfinex.protocol.pacing import Backoff, RateLimiter
 from bitfinex.protocol.states import LinkEvent, LinkState, link_machine
+from bitfinex.transport.tls import REFUSED as CERTIFICATE_REFUSED
 from bitfinex.transport.tls import CaSource, client_tls
 from bitfinex.transport.websocket import BitfinexClientFactory, BitfinexClientProtocol
 
@@ -246,6 +247,10 @@ class Link:
             self._finish_close()
             return
         self.report(st.StatusEvent(st.DISCONNECTED, self.core.name, reason))
+        if protocol.tls_reason is not None and protocol.tls_reason.startswith(CERTIFICATE_REFUSED):
+            self._give_up(f"{protocol.tls_reason}; not retried: a certificate does not get better by retrying "
+                          "(check the URL, or pass ca_file= for a private CA)")
+            return
         self._retry(reason)
 
     def binary_message(self, size: int) -> None:
@@ -276,22 +281,22 @@ class Link:
         ``max_retries`` reconnect attempts failed since the connection was last open."""
         if self._retries_left is not None:
             if self._retries_left <= 0:
-                self.machine.fire(LinkEvent.GIVE_UP)
-                failed = self.failed_attempts
-                self.report(
-                    st.StatusEvent(
-                        st.GAVE_UP, self.core.name,
-                        f"gave up after {failed} failed attempt(s) in a row (last: {reason}); a new "
-                        "subscription or authenticate() tries again",
-                        attempt=failed,
-                    )
-                )
+                self._give_up(f"gave up after {self.failed_attempts} failed attempt(s) in a row (last: {reason})")
                 return
             self._retries_left -= 1
         delay = self.backoff.next_delay()
         self.machine.fire(LinkEvent.RETRY)
         self.report(st.StatusEvent(st.RECONNECTING, self.core.name, attempt=self.backoff.attempt, delay=delay))
         self._schedule_attempt(delay)
+
+    def _give_up(self, reason: str) -> None:
+        self.machine.fire(LinkEvent.GIVE_UP)
+        self.report(
+            st.StatusEvent(
+                st.GAVE_UP, self.core.name, f"{reason}; a new subscription or authenticate() tries again",
+                attempt=self.failed_attempts,
+            )
+        )
 
     def _schedule_attempt(self, delay: float) -> None:
         self._cancel(self._attempt_call)
