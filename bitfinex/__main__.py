@@ -14,13 +14,22 @@ import sys
 from collections.abc import Sequence
 from typing import Optional
 
+from bitfinex import __version__
 from bitfinex.cli import book, stream
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bitfinex-wss", description="Bitfinex WebSocket API v2 client tools.")
+    parser.add_argument("--version", action="version", version=f"bitfinex-wss {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("demo", help="run the quickstart against an embedded local exchange")
+    commands.add_parser(
+        "demo",
+        help="run the quickstart against an embedded local exchange",
+        description=(
+            "Run the quickstart (authenticate, candles for BTCUSD 1m and ETHUSD 5m, a LIMIT order and its "
+            "fill) against a local exchange started for the occasion, narrating each step. No network needed."
+        ),
+    )
     commands.add_parser("serve", help="run the local exchange (see `serve --help`)", add_help=False)
     stream.add_arguments(
         commands.add_parser(

@@ -22,7 +22,7 @@ import pytest
 from bitfinex.cli.runner import Fifo, Newest
 from bitfinex.testing import LocalExchange
 
-from helpers import LIVE_MARKET, OutputLines
+from helpers import LIVE_MARKET, OutputLines, wait_until
 
 pytestmark = [pytest.mark.slow, LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
 
@@ -266,3 +266,42 @@ def test_newest_hands_out_only_the_latest_and_not_too_often() -> None:
     assert newest.get(1.0) == 4
     assert time.monotonic() - started >= 0.15  # held back until the interval passed
     assert newest.get(0.05) is None
+
+
+def test_version_and_demo_help() -> None:
+    from bitfinex import __version__
+
+    version = cli("--version")
+    assert version.returncode == 0 and version.stdout.strip() == f"bitfinex-wss {__version__}"
+    demo = cli("demo", "--help")
+    assert demo.returncode == 0 and "quickstart" in demo.stdout and "local exchange" in demo.stdout
+
+
+@pytest.mark.bitfinex_exchange(tls=True)
+def test_stream_trusts_the_ca_serve_tls_prints_and_refuses_a_server_without_it(bitfinex_exchange: LocalExchange) -> None:
+    assert bitfinex_exchange.url.startswith("wss://")
+    trusted = cli("stream", "ticker", "BTCUSD", "--url", bitfinex_exchange.url, "--ca-file", str(bitfinex_exchange.ca_path),
+                  "--count", "1")
+    assert trusted.returncode == 0, trusted.stderr
+    assert trusted.stdout.startswith("ticker_tBTCUSD")
+    refused = cli("stream", "ticker", "BTCUSD", "--url", bitfinex_exchange.url, "--count", "1")
+    assert refused.returncode == 1 and refused.stdout == ""
+    assert "certificate verify failed" in refused.stderr and "not retried" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def test_stream_says_when_a_dropped_connection_is_back(bitfinex_exchange: LocalExchange, running: list[Running]) -> None:
+    command = Running("stream", "ticker", "BTCUSD", "--url", bitfinex_exchange.url)
+    running.append(command)
+    command.next_line()
+    bitfinex_exchange.faults.drop_connections()
+
+
+    def subscribed_again() -> bool:  # the client says so before it writes its subscribe
+        logs = bitfinex_exchange.received
+        return len(logs) == 2 and any(isinstance(f.frame, dict) and f.frame.get("event") == "subscribe" for f in logs[1].frames)
+
+    wait_until(subscribed_again, TIMEOUT, "the command subscribed again")
+    status, error = command.interrupt()
+    assert status == 0
+    assert "disconnected" in error and "public-1: connected again" in error, error

@@ -23,7 +23,14 @@ from types import FrameType
 from typing import Any, Generic, Optional, Protocol, TypeVar
 
 from bitfinex.client import WssClient
-from bitfinex.protocol.status import SUBSCRIPTION_FAILED, StatusEvent
+from bitfinex.protocol.status import (
+    CLOSED_BY_CLIENT,
+    CONNECTED,
+    DISCONNECTED,
+    GAVE_UP,
+    SUBSCRIPTION_FAILED,
+    StatusEvent,
+)
 
 T = TypeVar("T")
 
@@ -119,6 +126,7 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--count", type=positive(int), metavar="N", help="stop after N items were shown")
     parser.add_argument("--seconds", type=positive(float), metavar="S", help="stop after S seconds")
+    parser.add_argument("--ca-file", metavar="PEM", help="trust this CA for wss:// (e.g. the one `serve --tls` prints)")
     parser.add_argument("--verbose", action="store_true", help="log connections and subscriptions to stderr")
 
 
@@ -157,7 +165,8 @@ def run(
     :param show: prints one item; returns whether it counts towards ``--count``.
     :param record: record every frame the client receives into this file.
     :returns: 0 when stopped by ``--count``, ``--seconds``, a signal or a closed output; 1 when
-        the exchange refused a subscription; 2 when the client refused the arguments.
+        the exchange refused a subscription or the connection gave up (a refused certificate);
+        2 when the client refused the arguments.
     """
     logging.basicConfig(
         level=logging.INFO if arguments.verbose else logging.WARNING,
@@ -165,13 +174,20 @@ def run(
         stream=sys.stderr,
     )
     refusals: Fifo[StatusEvent] = Fifo()
+    down: set[str] = set()
 
     def watch(event: StatusEvent) -> None:
-        if event.kind == SUBSCRIPTION_FAILED:
+        if event.kind in (SUBSCRIPTION_FAILED, GAVE_UP):
             refusals.put(event)
+        elif event.kind == DISCONNECTED and event.reason != CLOSED_BY_CLIENT:
+            down.add(event.connection)
+        elif event.kind == CONNECTED and event.connection in down:
+            down.discard(event.connection)
+            if not arguments.verbose:  # --verbose logs it anyway
+                log.warning("%s: connected again", event.connection)
 
     try:
-        client = WssClient(url=arguments.url, status_callback=watch, record=record)
+        client = WssClient(url=arguments.url, status_callback=watch, record=record, ca_file=arguments.ca_file)
     except (OSError, TypeError, ValueError) as error:
         print(f"bitfinex-wss: {error}", file=sys.stderr)
         return 2
