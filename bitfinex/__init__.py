@@ -28,17 +28,25 @@ from bitfinex import logs
 if TYPE_CHECKING:
     from bitfinex import utils
     from bitfinex.client import WssClient
+    from bitfinex.protocol.mirror import MirrorOptions
+    from bitfinex.protocol.orderstate import OrderState
     from bitfinex.protocol.status import StatusEvent
 
 __version__ = "1.0.0"
 
 logs.install()
 
-__all__ = ["StatusEvent", "WssClient", "__version__", "utils"]
+__all__ = ["MirrorOptions", "OrderState", "StatusEvent", "WssClient", "__version__", "utils"]
 
 # Imported on first use (PEP 562), so that importing a submodule (``bitfinex.protocol``, the
 # pytest plugin) does not pay for Twisted and autobahn, which ``bitfinex.client`` loads.
-_LAZY = {"StatusEvent": "bitfinex.protocol.status", "WssClient": "bitfinex.client", "utils": "bitfinex.utils"}
+_LAZY = {
+    "MirrorOptions": "bitfinex.protocol.mirror",
+    "OrderState": "bitfinex.protocol.orderstate",
+    "StatusEvent": "bitfinex.protocol.status",
+    "WssClient": "bitfinex.client",
+    "utils": "bitfinex.utils",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -25,6 +25,7 @@ from bitfinex.protocol.account import AUTH, Credentials
 from bitfinex.protocol.callbacks import Callback, CallbackRunner
 from bitfinex.protocol.constants import AUTH_URL, MAX_CHANNELS_PER_CONNECTION, PUBLIC_URL, URL_ENVIRONMENT_VARIABLE, ConfFlag
 from bitfinex.protocol.ids import PROCESS_CIDS, CidGenerator
+from bitfinex.protocol.mirror import AccountMirror, MirrorOptions
 from bitfinex.protocol.numbers import DecimalLike
 from bitfinex.protocol.pacing import Backoff
 from bitfinex.protocol.pipeline import PendingInput
@@ -101,7 +102,18 @@ class WssClient:
     :param record: a file to record every frame the client receives into, one timestamped JSON
         line each (see :mod:`bitfinex.recording`); the local exchange can replay it. ``None``
         (default) records nothing.
+    :param account_mirror: keep a mirror of the account (:attr:`account`): open orders,
+        wallets, positions, balance and funding, kept from the authenticated channel, and every
+        order this client queues followed by its cid to its end (executed, cancelled, rejected,
+        not sent, or missing after a reconnect). ``True`` for the defaults, or a
+        :class:`~bitfinex.protocol.mirror.MirrorOptions` (how many finished orders to remember);
+        ``False`` (default) keeps nothing. Needs ``key`` and ``secret``.
+    :param decimals_as_strings: ask Bitfinex for every decimal (price, amount, rate) as a string
+        (the ``conf`` flag DEC_S), so no precision is lost to a float: callbacks get frames such
+        as ``[CHAN_ID, ["29997", "0.0683", ...]]``. Shapes are still checked and maintained books
+        still verify every checksum (on the numbers those strings hold). Default ``False``.
     :raises OSError: if the ``record`` file cannot be opened for writing.
+    :raises ValueError: for ``account_mirror`` without a key and secret.
 
     .. hint::
         Do not store your key or secret in code: read them from the environment,
@@ -127,6 +139,8 @@ class WssClient:
         dead_man_switch: bool = False,
         sequence_check: bool = False,
         record: Optional[Union[str, os.PathLike[str]]] = None,
+        account_mirror: Union[bool, MirrorOptions] = False,
+        decimals_as_strings: bool = False,
     ) -> None:
         if key is not None and not isinstance(key, str):
             raise TypeError(f"key must be a str, not {type(key).__name__}")
@@ -141,6 +155,12 @@ class WssClient:
         Backoff(reconnect_base, reconnect_cap)  # validates now, in the caller's thread
         _check_count(max_retries, "max_retries", minimum=0, optional=True)
         _check_seconds(slow_callback_threshold, "slow_callback_threshold")
+        if not isinstance(decimals_as_strings, bool):
+            raise TypeError(f"decimals_as_strings must be a bool, not {type(decimals_as_strings).__name__}")
+        if not isinstance(account_mirror, (bool, MirrorOptions)):
+            raise TypeError(f"account_mirror must be a bool or MirrorOptions, not {type(account_mirror).__name__}")
+        if account_mirror is not False and not (key and secret_value is not None):
+            raise ValueError("account_mirror needs the client's key and secret: WssClient(key, secret, account_mirror=True)")
         if ca_file is not None:
             from bitfinex.transport.tls import client_tls
 
@@ -163,17 +183,26 @@ class WssClient:
             self._cids.next,
             recorder,
         )
+        self._mirror: Optional[AccountMirror] = None
+        if account_mirror is not False:
+            self._mirror = AccountMirror(
+                account_mirror if isinstance(account_mirror, MirrorOptions) else MirrorOptions(),
+                runner=runner, clock=self._reactor.seconds, dead_man_switch=dead_man_switch,
+            )
         auth = None
         if key and secret_value is not None:
-            auth = AuthSettings(Credentials(key, secret_value, nonces), _wall_ms, 4 if dead_man_switch else None)
+            auth = AuthSettings(
+                Credentials(key, secret_value, nonces), _wall_ms, 4 if dead_man_switch else None, observer=self._mirror
+            )
         self._session = Session(
             events=self._links,
             report=self._report,
             runner=runner,
             clock=self._reactor.seconds,
             max_channels=max_channels_per_connection,
-            flags=int(ConfFlag.SEQ_ALL) if sequence_check else 0,
+            flags=(int(ConfFlag.SEQ_ALL) if sequence_check else 0) | (int(ConfFlag.DEC_S) if decimals_as_strings else 0),
             check_sequence=sequence_check,
+            decimals_as_strings=decimals_as_strings,
             auth=auth,
         )
         self._lock = threading.Lock()
@@ -476,6 +505,47 @@ class WssClient:
             names.release(spec.identifier)
             raise
         return spec.identifier
+
+    # -- the account mirror ---------------------------------------------------------------
+
+    @property
+    def account(self) -> AccountMirror:
+        """The account mirror (``WssClient(..., account_mirror=True)``): the account and every
+        order this client queues, readable from any thread (see :doc:`/guides/orders`).
+
+        - ``account.snapshot()``: an immutable :class:`~bitfinex.protocol.mirror.AccountSnapshot`
+          of the account between two messages: ``orders`` (open, by id), ``order_by_cid()``,
+          ``wallets`` (by ``(type, currency)``), ``positions``, ``balance``, funding
+          ``funding_offers``/``funding_credits``/``funding_loans``, and ``synced`` (the
+          snapshots after the latest authentication have arrived);
+        - ``account.order(cid)``: the :class:`~bitfinex.protocol.orderstate.TrackedOrder` of an
+          order this client queued: its :class:`~bitfinex.protocol.orderstate.OrderState`
+          (queued, written, accepted, active, partially filled, in doubt; executed, cancelled,
+          rejected, not sent, missing), Bitfinex's order array, its fills;
+        - ``account.wait_for(cid, OrderState.ACTIVE, timeout=10)``: block until the order got
+          there (or finished);
+        - ``account.listen(callback)``: ``callback`` gets a
+          :class:`~bitfinex.protocol.orderstate.Transition` on the reactor thread at every change
+          of state and every fill.
+
+        :raises RuntimeError: if the client was made without ``account_mirror``.
+
+        Example::
+
+            from bitfinex.protocol.orderstate import OrderState
+
+            my_client = WssClient(key, secret, account_mirror=True)
+            my_client.authenticate()
+            my_client.start()
+
+            cid = my_client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
+            order = my_client.account.wait_for(cid, OrderState.ACTIVE, timeout=10)
+            print(order.state, order.order_id)  # OrderState.ACTIVE and Bitfinex's id
+            print(my_client.account.snapshot().wallet("exchange", "USD").balance)
+        """
+        if self._mirror is None:
+            raise RuntimeError("this client keeps no account mirror: WssClient(key, secret, account_mirror=True)")
+        return self._mirror
 
     # -- ping -----------------------------------------------------------------------------
 

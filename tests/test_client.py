@@ -115,6 +115,20 @@ def test_an_order_that_was_never_sent_is_reported_in_bitfinex_shape(bitfinex_exc
     assert statuses.wait_kind("order_not_sent").cid == cid
 
 
+def test_every_cid_of_a_multi_order_is_settled_by_its_own_notification(bitfinex_exchange, make_client):
+    client, account, statuses = started_auth_client(make_client)
+    first = client.new_order_op("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
+    missing = {"cid": 123, "cid_date": "2024-05-01"}  # no such order: refused with its cid echoed
+    last = client.new_order_op("EXCHANGE LIMIT", "BTCUSD", "0.01", "1001")
+    assert client.multi_order([first, missing, last]) == [first["cid"], 123, last["cid"]]
+    account.wait_for(is_notification("on-req", cid=first["cid"], status="SUCCESS"))
+    account.wait_for(is_notification("oc-req", cid=123, status="ERROR"))
+    account.wait_for(is_notification("on-req", cid=last["cid"], status="SUCCESS"))
+    bitfinex_exchange.faults.drop_connections()
+    statuses.wait_kind("reconnecting")
+    assert not statuses.matching(lambda e: e.kind == "order_unconfirmed")
+
+
 def test_update_order_sends_ou_with_decimal_strings(bitfinex_exchange, make_client):
     client, account, _ = started_auth_client(make_client)
     cid = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
@@ -133,7 +147,7 @@ def test_multi_order_sends_one_ox_multi_and_returns_cids_in_order(bitfinex_excha
     new = client.new_order_op(order_type="LIMIT", symbol="BTCUSD", amount="0.004", price="1000.0")
     cids = client.multi_order([cancel, new])
     assert cids == [old, new["cid"]]
-    account.wait_for(is_notification("ox_multi-req"))
+    account.wait_for(is_notification("on-req", cid=new["cid"]))
     account.wait_for(lambda m: is_account("oc")(m) and m[2][2] == old)
     account.wait_for(lambda m: is_account("on")(m) and m[2][2] == new["cid"])
     assert inputs(bitfinex_exchange, "ox_multi") == [[0, "ox_multi", None, [["oc", cancel], ["on", new]]]]

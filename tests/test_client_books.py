@@ -49,6 +49,27 @@ def test_maintained_book_is_verified_and_matches_the_exchange(bitfinex_exchange,
     assert not statuses.matching(lambda e: e.kind == st.CHECKSUM_MISMATCH)
 
 
+def test_decimals_as_strings_reach_callbacks_and_books_still_verify_every_checksum(bitfinex_exchange, make_client):
+    client, statuses = make_client(decimals_as_strings=True)
+    watchers = {precision: BookWatcher() for precision in ("P0", "R0")}
+    for precision, watcher in watchers.items():
+        client.subscribe_to_orderbook("BTCUSD", precision, watcher, maintained=True)
+    raw, ticks = Inbox("raw book"), Inbox("ticks")
+    client.subscribe_to_orderbook("ETHUSD", "P0", raw)
+    client.subscribe_to_ticker("BTCUSD", ticks)
+    client.start()
+    for watcher in watchers.values():
+        watcher.calls.wait_for(lambda call: True, count=15)
+    snapshot = raw.wait_for(is_data(body=lambda body: isinstance(body, list) and isinstance(body[0], list)))
+    assert all(isinstance(entry[0], str) and isinstance(entry[1], int) and isinstance(entry[2], str) for entry in snapshot[1])
+    tick = ticks.wait_for(is_data())
+    assert all(isinstance(field, str) for field in tick[1][:10])
+    assert all(call["valid"] and not call["crossed"] for w in watchers.values() for call in w.calls.items)
+    assert isinstance(watchers["P0"].calls.items[-1]["best"][0].price, float)
+    assert {conf["flags"] for conf in sent_events(bitfinex_exchange, "conf")} >= {8 | 131072}
+    assert not statuses.matching(lambda e: e.kind in (st.CHECKSUM_MISMATCH, st.INTERNAL_ERROR))
+
+
 def test_checksum_frames_agree_for_every_precision_and_length(bitfinex_exchange, make_client):
     client, statuses = make_client()
     watchers = {}

@@ -28,6 +28,9 @@ EXPECTED = {
     "update_order.py": ["now: 0.005 @ 1010.5", "'ou-req'"],
     "calc.py": ["[0, 'miu', ['sym', 'tBTCUSD'", "[0, 'fiu', ['sym', 'fUSD'", "[0, 'wu', ['exchange', 'USD'"],
     "ping.py": ["pinged: ", "account: {'event': 'pong'", "ticker: {'event': 'pong'"],
+    "order_lifecycle.py": ["queued -> written", "accepted -> active", "active -> partially_filled", "fee -0.0002 BTC",
+                           "filled so far: 0.2 of 0.5", "amended: now 0.3 @", "partially_filled -> canceled CANCELED was: "
+                           "PARTIALLY FILLED @", "final: canceled", "open orders: 0"],
 }
 
 

@@ -1,9 +1,10 @@
 """Where each field sits in the arrays of the authenticated channel.
 
-Bitfinex sends orders, positions, wallets, trades and notifications as positional arrays
-(docs ws-auth-orders, ws-auth-positions, ws-auth-wallets, ws-auth-trades, ws-auth-notifications;
-``protocol.md`` section 7). Arrays only grow: fields are appended without notice, so readers use
-these indices and never an array's length.
+Bitfinex sends orders, positions, wallets, trades, funding offers, credits and loans and
+notifications as positional arrays (docs ws-auth-orders, ws-auth-positions, ws-auth-wallets,
+ws-auth-balance, ws-auth-trades, ws-auth-funding-offers, ws-auth-funding-credits,
+ws-auth-funding-loans, ws-auth-notifications; ``protocol.md`` section 7). Arrays only grow:
+fields are appended without notice, so readers use these indices and never an array's length.
 """
 
 from __future__ import annotations
@@ -90,25 +91,92 @@ FUNDING_OFFER_FIELDS: Mapping[str, int] = {
 """Funding offer field name → index (docs ws-auth-funding-offers)."""
 
 
-def order_array(fields: Mapping[str, Any]) -> list[Any]:
-    """Lay out an order's fields (names of :data:`ORDER_FIELDS`) in the 32-field array;
-    the fields not given are ``null``.
+POSITION_FIELDS: Mapping[str, int] = {
+    "symbol": 0,
+    "status": 1,
+    "amount": 2,
+    "base_price": 3,
+    "margin_funding": 4,
+    "margin_funding_type": 5,
+    "pl": 6,
+    "pl_perc": 7,
+    "price_liq": 8,
+    "leverage": 9,
+    "position_id": 11,
+    "mts_create": 12,
+    "mts_update": 13,
+    "type": 15,
+    "collateral": 17,
+    "collateral_min": 18,
+    "meta": 19,
+}
+"""Position (``ps``/``pn``/``pu``/``pc``) field name → index (docs ws-auth-positions; py v3
+``serializers.Position``). STATUS is ``ACTIVE`` or ``CLOSED``; the profit and loss fields
+(``pl``, ``pl_perc``, ``price_liq``, ``leverage``) may be null until a ``calc``."""
 
-    :raises KeyError: for a name that is not an order field.
+WALLET_FIELDS: Mapping[str, int] = {
+    "type": 0,
+    "currency": 1,
+    "balance": 2,
+    "unsettled_interest": 3,
+    "balance_available": 4,
+    "description": 5,
+    "meta": 6,
+}
+"""Wallet (``ws``/``wu``) field name → index (docs ws-auth-wallets). TYPE is ``exchange``,
+``margin`` or ``funding``; BALANCE_AVAILABLE is often null until a ``calc``."""
+
+BALANCE_FIELDS: Mapping[str, int] = {"aum": 0, "aum_net": 1}
+"""Balance info (``bu``) field name → index: total assets under management and their net
+value, in USD (docs ws-auth-balance)."""
+
+FUNDING_CREDIT_FIELDS: Mapping[str, int] = {
+    "id": 0,
+    "symbol": 1,
+    "side": 2,
+    "mts_create": 3,
+    "mts_update": 4,
+    "amount": 5,
+    "flags": 6,
+    "status": 7,
+    "rate": 11,
+    "period": 12,
+    "mts_opening": 13,
+    "mts_last_payout": 14,
+    "notify": 15,
+    "hidden": 16,
+    "renew": 18,
+    "rate_real": 19,
+    "no_close": 20,
+    "position_pair": 21,
+}
+"""Funding credit (``fcs``/``fcn``/``fcu``/``fcc``: funds lent, used in a position) field name →
+index (docs ws-auth-funding-credits). SIDE is 1 (lender), 0 (both) or -1 (borrower)."""
+
+FUNDING_LOAN_FIELDS: Mapping[str, int] = {
+    name: index for name, index in FUNDING_CREDIT_FIELDS.items() if name != "position_pair"
+}
+"""Funding loan (``fls``/``fln``/``flu``/``flc``: funds lent, not used in a position) field name →
+index (docs ws-auth-funding-loans): a credit's layout without POSITION_PAIR."""
+
+
+def lay_out(layout: Mapping[str, int], length: int, fields: Mapping[str, Any]) -> list[Any]:
+    """Put ``fields`` (names of ``layout``) at their indices in an array of ``length``; the
+    fields not given are ``null``.
+
+    :raises KeyError: for a name that is not in ``layout``.
     """
-    array: list[Any] = [None] * ORDER_LENGTH
+    array: list[Any] = [None] * length
     for name, value in fields.items():
-        array[ORDER_FIELDS[name]] = value
+        array[layout[name]] = value
     return array
+
+
+def order_array(fields: Mapping[str, Any]) -> list[Any]:
+    """An order's fields (names of :data:`ORDER_FIELDS`) in the 32-field order array."""
+    return lay_out(ORDER_FIELDS, ORDER_LENGTH, fields)
 
 
 def funding_offer_array(fields: Mapping[str, Any]) -> list[Any]:
-    """Lay out a funding offer's fields (names of :data:`FUNDING_OFFER_FIELDS`) in its 21-field
-    array; the fields not given are ``null``.
-
-    :raises KeyError: for a name that is not a funding offer field.
-    """
-    array: list[Any] = [None] * FUNDING_OFFER_LENGTH
-    for name, value in fields.items():
-        array[FUNDING_OFFER_FIELDS[name]] = value
-    return array
+    """A funding offer's fields (names of :data:`FUNDING_OFFER_FIELDS`) in its 21-field array."""
+    return lay_out(FUNDING_OFFER_FIELDS, FUNDING_OFFER_LENGTH, fields)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Optional
 
 from bitfinex.protocol.bookfeed import BookFeed, FeedKind, FeedResult
 from bitfinex.protocol.callbacks import Callback, CallbackRunner
@@ -69,12 +69,17 @@ def book_route(
     callback: Callback,
     source: str,
     broken: Callable[[FeedResult], None],
+    prepare: Optional[Callable[[list[Any]], list[Any]]] = None,
 ) -> FrameHandler:
     """Return the route of a maintained book.
 
     Frames go through ``feed``; ``callback`` gets the book after its snapshot and after each
     checksum that verified it, so it never sees a book that failed one. A failed checksum or an
     unreadable entry goes to ``broken`` (which resubscribes to rebuild the book).
+
+    :param prepare: turns each frame into what the book reads before it is checked and fed
+        (:func:`~bitfinex.protocol.decimals.as_numbers` with DEC_S); ``None`` feeds frames as
+        they come.
     """
     book = feed.book
     run = runner.run
@@ -83,6 +88,8 @@ def book_route(
     tolerated = FeedKind.CHECKSUM_MISMATCH_IGNORED
 
     def route(msg: list[Any]) -> None:
+        if prepare is not None:
+            msg = prepare(msg)
         validate(msg)
         result = feed.feed(msg)
         kind = result.kind

@@ -31,11 +31,12 @@ from bitfinex.protocol.bookfeed import BookFeed, FeedResult
 from bitfinex.protocol.callbacks import Callback, CallbackRunner
 from bitfinex.protocol.connection import ConnectionCore, PublicConnection
 from bitfinex.protocol.constants import ConfFlag, ErrorCode
+from bitfinex.protocol.decimals import as_numbers
 from bitfinex.protocol.pipeline import OrderPipeline, PendingInput
 from bitfinex.protocol.registry import Channel
 from bitfinex.protocol.routes import book_route, channel_route
 from bitfinex.protocol.sequence import SequenceChecker
-from bitfinex.protocol.shapes import validator_for
+from bitfinex.protocol.shapes import Validator, validator_for
 
 log = logging.getLogger("bitfinex.session")
 
@@ -125,6 +126,9 @@ class Session:
     :param auth: how to authenticate; ``None`` for a client without keys.
     :param decoder: the name of every connection's JSON decoder (``"orjson"`` or ``"json"``;
         the best installed one when ``None``).
+    :param decimals_as_strings: the connections ask for decimals as strings (DEC_S, which
+        ``flags`` must then include): shapes are checked, and books kept, on the frames' numbers
+        read from those strings (:mod:`bitfinex.protocol.decimals`); callbacks get the strings.
     """
 
     def __init__(
@@ -139,8 +143,10 @@ class Session:
         check_sequence: bool = False,
         auth: Optional[AuthSettings] = None,
         decoder: Optional[str] = None,
+        decimals_as_strings: bool = False,
     ) -> None:
         self.events = events
+        self.decimals_as_strings = decimals_as_strings
         self.report = report
         self.runner = runner
         self.clock = clock
@@ -163,8 +169,18 @@ class Session:
 
     def subscribe(self, spec: subs.SubscriptionSpec, callback: Callback) -> None:
         """Subscribe ``spec``: ``callback`` gets its events and every frame whose shape is right."""
-        route = channel_route(validator_for(spec), self.runner, callback, spec.identifier)
+        route = channel_route(self._validator(spec), self.runner, callback, spec.identifier)
         self._place(Channel(spec, callback, route))
+
+    def _validator(self, spec: subs.SubscriptionSpec) -> Validator:
+        validate = validator_for(spec)
+        if not self.decimals_as_strings:
+            return validate
+
+        def validate_numbers(msg: list[Any]) -> None:
+            validate(as_numbers(msg))
+
+        return validate_numbers
 
     def subscribe_book(self, spec: subs.SubscriptionSpec, callback: Callback) -> None:
         """Subscribe a maintained book: ``callback`` gets the :class:`~bitfinex.protocol.book.OrderBook`
@@ -176,7 +192,8 @@ class Session:
         def broken(result: FeedResult) -> None:
             self._rebuild_book(identifier, result)
 
-        route = book_route(validator_for(spec), feed, self.runner, callback, identifier, broken)
+        prepare = as_numbers if self.decimals_as_strings else None
+        route = book_route(validator_for(spec), feed, self.runner, callback, identifier, broken, prepare)
         self._place(
             Channel(spec, callback, route, conf_flags=int(ConfFlag.OB_CHECKSUM), on_activate=feed.reset,
                     events_to_callback=False)
