@@ -279,10 +279,10 @@ def stream_test(kind: str) -> Callable[..., None]:
     return test
 
 
-test_trading_streams_match_reference = stream_test("trading")
-test_funding_streams_match_reference = stream_test("funding")
-test_raw_trading_streams_match_reference = stream_test("raw_trading")
-test_raw_funding_streams_match_reference = stream_test("raw_funding")
+test_trading_streams_match_reference = pytest.mark.slow(stream_test("trading"))
+test_funding_streams_match_reference = pytest.mark.slow(stream_test("funding"))
+test_raw_trading_streams_match_reference = pytest.mark.slow(stream_test("raw_trading"))
+test_raw_funding_streams_match_reference = pytest.mark.slow(stream_test("raw_funding"))
 
 
 def test_reference_formatter_is_not_naive() -> None:

@@ -213,6 +213,7 @@ def raw_snapshots(draw: st.DrawFn) -> list[list[Any]]:
     return entries
 
 
+@pytest.mark.slow  # a property test: many generated cases
 @needs_node
 @settings(max_examples=120, deadline=None)
 @given(entries=aggregated_snapshots())
@@ -224,6 +225,7 @@ def test_random_aggregated_books_match_node(
     assert book.checksum() == node_checksums.checksum(json.dumps(entries), raw=False)
 
 
+@pytest.mark.slow  # a property test: many generated cases
 @needs_node
 @settings(max_examples=120, deadline=None)
 @given(entries=raw_snapshots())

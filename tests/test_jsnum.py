@@ -207,6 +207,7 @@ def _random_doubles(count: int, seed: int) -> list[float]:
     return values
 
 
+@pytest.mark.slow  # a property test: many generated cases
 @needs_node
 def test_matches_node_for_100k_bit_patterns_and_boundaries() -> None:
     values = _random_doubles(100_000, seed=7)
