@@ -55,7 +55,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     if parsed.command == "serve":
         from bitfinex.testing.__main__ import main as serve
 
-        return serve(rest)
+        return serve(rest, prog="bitfinex-wss serve")
     if rest:
         _parser().error(f"unrecognized arguments: {' '.join(rest)}")
     if parsed.command == "stream":

@@ -202,6 +202,8 @@ def test_a_recording_replays_through_serve(bitfinex_exchange: LocalExchange, run
     assert [e["frame"] for e in json_lines(replayed.stdout)] == [e["frame"] for e in json_lines(recorded.stdout)]
     status, error = server.interrupt()
     assert status == 0 and "Traceback" not in error
+    assert "replay: ticker tBTCUSD: all " in error and "recorded frames sent; heartbeats from now on" in error
+    assert "replay ended: every recorded channel was sent on this connection" in error
 
 
 def test_serve_refuses_a_file_that_is_not_a_recording(tmp_path: Path) -> None:
@@ -305,3 +307,28 @@ def test_stream_says_when_a_dropped_connection_is_back(bitfinex_exchange: LocalE
     status, error = command.interrupt()
     assert status == 0
     assert "disconnected" in error and "public-1: connected again" in error, error
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = cli("serve", "--port", str(port))
+    assert result.returncode == 1 and result.stdout == ""
+    assert result.stderr.strip().splitlines() == [
+        f"bitfinex-wss serve: error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    ]
+
+
+def test_serve_names_itself_and_refuses_bad_numbers_as_usage_errors() -> None:
+    assert cli("serve", "--help").stdout.startswith("usage: bitfinex-wss serve ")
+    assert cli("-m", "bitfinex.testing", "--help", program=[sys.executable]).stdout.startswith(
+        "usage: python -m bitfinex.testing "
+    )
+    for option, value in [("--tick", "-1"), ("--heartbeat", "0"), ("--speed", "nan")]:
+        result = cli("serve", option, value)
+        assert result.returncode == 2 and f"argument {option}: must be above zero" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -23,6 +23,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Optional
 
+from twisted.internet.error import CannotListenError
+
 from bitfinex.protocol.codec import DECODERS
 from bitfinex.testing.exchange import LocalExchange
 from bitfinex.testing.server import SEND_BUFFER_LIMIT, ReceiveLogLimits, map_large_allocations
@@ -30,9 +32,20 @@ from bitfinex.testing.server import SEND_BUFFER_LIMIT, ReceiveLogLimits, map_lar
 _LOG = ReceiveLogLimits()
 
 
-def _parser() -> argparse.ArgumentParser:
+def _positive(text: str) -> float:
+    """An argparse type: a number of seconds or a factor, finite and above zero."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"must be above zero: {text!r}")
+    return value
+
+
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m bitfinex.testing",
+        prog=prog,
         description="Run a local Bitfinex-compatible WebSocket API v2 exchange.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="interface to listen on (default 127.0.0.1)")
@@ -40,8 +53,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--key", help="API key of the funded account (default: a generated demo key)")
     parser.add_argument("--secret", help="its API secret (default: generated)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the market simulation (default 0)")
-    parser.add_argument("--heartbeat", type=float, default=15.0, help="heartbeat interval in seconds (default 15)")
-    parser.add_argument("--tick", type=float, default=0.25, help="seconds between simulation steps (default 0.25)")
+    parser.add_argument("--heartbeat", type=_positive, default=15.0, help="heartbeat interval in seconds (default 15)")
+    parser.add_argument("--tick", type=_positive, default=0.25, help="seconds between simulation steps (default 0.25)")
     parser.add_argument("--tls", action="store_true", help="serve wss:// with a generated CA (its path is printed)")
     parser.add_argument("--verbose", action="store_true", help="log at DEBUG level to stderr")
     parser.add_argument("--replay", metavar="FILE", help="serve this recording instead of the simulated market")
@@ -56,19 +69,35 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--send-buffer-limit", type=int, default=SEND_BUFFER_LIMIT, metavar="BYTES",
                         help=f"drop a client once this many bytes wait for it to read (default {SEND_BUFFER_LIMIT}; 0: never)")
     pace = parser.add_mutually_exclusive_group()
-    pace.add_argument("--speed", type=float, default=1.0, metavar="FACTOR",
+    pace.add_argument("--speed", type=_positive, default=1.0, metavar="FACTOR",
                       help="with --replay: replay this many times faster than recorded (default 1)")
     pace.add_argument("--as-fast-as-possible", action="store_true", help="with --replay: send the recorded frames at once")
     return parser
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the exchange until SIGINT/SIGTERM; return the exit status."""
-    parser = _parser()
+def _reason(error: CannotListenError) -> str:
+    """The operating system's words for why a listen failed (``Address already in use``)."""
+    cause = error.socketError
+    return getattr(cause, "strerror", None) or str(cause)
+
+
+def main(argv: Optional[Sequence[str]] = None, prog: str = "python -m bitfinex.testing") -> int:
+    """Run the exchange until SIGINT/SIGTERM; return the exit status.
+
+    ``prog`` names the command in usage and error lines (``bitfinex-wss serve`` calls it so).
+    Exit status: 0 once stopped by a signal, 2 for bad arguments, 1 when the exchange cannot
+    start (a port in use, an interface that does not exist), with a one-line reason on stderr.
+    """
+    parser = _parser(prog)
     arguments = parser.parse_args(argv)
     if (arguments.key is None) != (arguments.secret is None):
         parser.error("--key and --secret go together")
-    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.INFO, stream=sys.stderr)
+    logging.basicConfig(
+        level=logging.DEBUG if arguments.verbose else logging.INFO,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
     map_large_allocations()  # a client's megabyte messages leave no pages behind once freed
     try:
         receive_log = None if arguments.no_receive_log else ReceiveLogLimits(
@@ -92,8 +121,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             send_buffer_limit=arguments.send_buffer_limit or None,
             decoder=arguments.decoder,
         )
-    except (OSError, ValueError) as error:
+    except OSError as error:
         parser.error(f"--replay: {error}")
+    except ValueError as error:
+        parser.error(str(error))
     stopping = threading.Event()
 
     def request_stop(signum: int, frame: Any) -> None:
@@ -101,7 +132,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
-    url = exchange.start()
+    try:
+        url = exchange.start()
+    except CannotListenError as error:
+        print(f"{prog}: error: cannot listen on {arguments.host}:{arguments.port}: {_reason(error)}", file=sys.stderr)
+        return 1
     try:
         print(url, flush=True)
         if arguments.key is None:

@@ -24,7 +24,10 @@ What a connecting client gets:
 - for an ``auth``, the recorded ``auth`` answer (the signature is not checked) and the recorded
   frames of the authenticated channel, timed the same way; order inputs (any array) are not
   answered;
-- once a channel's recorded frames are all sent, heartbeats as on a quiet Bitfinex channel.
+- once a channel's recorded frames are all sent, heartbeats as on a quiet Bitfinex channel;
+  the exchange logs it (``replay: ticker tBTCUSD: all 10 recorded frames sent``, at INFO on the
+  ``bitfinex.testing.replay`` logger: ``serve`` prints it), and ``replay ended`` once every
+  recorded channel was sent on a connection.
 
 Each channel is replayed from its first subscription in the recording (a recording that spans a
 reconnect holds more than one); timing is kept per channel, so frames of different channels may
@@ -246,9 +249,17 @@ class _Playback:
     """Sends one recorded channel's frames on time."""
 
     def __init__(
-        self, channel: RecordedChannel, chan_id: int, send: Callable[[bytes], None], reactor: Any, speed: Optional[float]
+        self,
+        channel: RecordedChannel,
+        chan_id: int,
+        send: Callable[[bytes], None],
+        reactor: Any,
+        speed: Optional[float],
+        ended: Callable[[_Playback], None],
     ) -> None:
         self.chan_id = chan_id
+        self.channel = channel
+        self._ended = ended
         self._frames = channel.frames
         self._send = send
         self._reactor = reactor
@@ -270,6 +281,7 @@ class _Playback:
         elapsed = now - self._started
         for _ in range(BATCH_SIZE):
             if self.finished:
+                self._ended(self)
                 return
             offset, frame = self._frames[self._next]
             due = offset / self._speed if self._speed is not None else 0.0
@@ -279,6 +291,9 @@ class _Playback:
             self._send(frame)
             self._next += 1
             self.last_sent = now
+        if self.finished:
+            self._ended(self)
+            return
         self._call = self._reactor.callLater(0, self.pump)
 
     def stop(self) -> None:
@@ -314,6 +329,7 @@ class ReplaySession(RequestSession):
         self._reactor = reactor
         self._speed = speed
         self._playbacks: dict[int, _Playback] = {}
+        self._replayed: set[ChannelKey] = set()
         self._events: dict[str, EventHandler] = {
             "conf": self._on_conf,
             "subscribe": self._on_subscribe,
@@ -398,9 +414,19 @@ class ReplaySession(RequestSession):
                 self._refuse("SUBSCRIBE_DUP", request)
             return
         self.send_event(answer)
-        playback = _Playback(channel, chan_id, self._send, self._reactor, self._speed)
+        playback = _Playback(channel, chan_id, self._send, self._reactor, self._speed, self._ended)
         self._playbacks[chan_id] = playback
         playback.pump()
+
+    def _ended(self, playback: _Playback) -> None:
+        """Say that a channel's recorded frames are all sent, and when the whole recording is."""
+        self._replayed.add(playback.channel.key)
+        log.info(
+            "replay: %s: all %d recorded frames sent; heartbeats from now on",
+            " ".join(playback.channel.key), len(playback.channel.frames),
+        )
+        if len(self._replayed) == len(self._recording.channels):
+            log.info("replay ended: every recorded channel was sent on this connection (%d)", len(self._replayed))
 
     def _on_unsubscribe(self, message: dict[str, Any]) -> None:
         chan_id = message.get("chanId")
