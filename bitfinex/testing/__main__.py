@@ -43,7 +43,7 @@ def _positive(text: str) -> float:
     return value
 
 
-def _parser(prog: str) -> argparse.ArgumentParser:
+def _parser(prog: str = "python -m bitfinex.testing") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Run a local Bitfinex-compatible WebSocket API v2 exchange.",
