@@ -6,12 +6,15 @@ Slow tier: every test starts Python processes.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pty
 import signal
+import struct
 import subprocess
 import sys
+import termios
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -147,8 +150,9 @@ def test_book_prints_plain_views_when_not_on_a_terminal(bitfinex_exchange: Local
     assert "\x1b" not in result.stdout
 
 
-def test_book_redraws_in_place_on_a_terminal(bitfinex_exchange: LocalExchange) -> None:
+def test_book_redraws_in_place_on_a_terminal_of_40_by_8(bitfinex_exchange: LocalExchange) -> None:
     controller, terminal = pty.openpty()
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 8, 40, 0, 0))  # lines, columns
     process = subprocess.Popen(
         [sys.executable, "-m", "bitfinex", "book", "BTCUSD", "--url", bitfinex_exchange.url, "--count", "3", "--interval", "0.1"],
         stdout=terminal, stderr=subprocess.PIPE, env=environment(),
@@ -176,6 +180,10 @@ def test_book_redraws_in_place_on_a_terminal(bitfinex_exchange: LocalExchange) -
     assert text.count("\x1b[2J") == 1  # the screen is cleared once,
     assert text.count("\x1b[H") == 3  # then each view starts at the top left corner
     assert text.count("tBTCUSD P0  ") == 3
+    for drawing in text.split("\x1b[H")[1:]:
+        lines = drawing.replace("\x1b[J", "").replace("\r", "").split("\x1b[K\n")
+        assert lines[-1] == "" and 3 <= len(lines) - 1 <= 7  # never scrolls: at most 7 lines on 8
+        assert all(len(line) <= 40 for line in lines), lines
 
 
 def test_ctrl_c_stops_cleanly(bitfinex_exchange: LocalExchange, running: list[Running]) -> None:
