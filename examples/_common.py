@@ -3,6 +3,8 @@
 By default an example connects to the real Bitfinex with ``BITFINEX_KEY``/``BITFINEX_SECRET``
 from the environment (``BITFINEX_WS_URL`` overrides the endpoint). With ``--local`` it starts
 the local exchange (``bitfinex.testing``) on a free port and uses its demo account instead.
+When what an example waits for does not come, it says so in one line, with the last connection
+problem the client reported (``DNSLookupError: ...`` without a network), and exits with 1.
 """
 
 from __future__ import annotations
@@ -20,8 +22,15 @@ from typing import Any
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir))
 
 from bitfinex import WssClient
+from bitfinex.protocol.status import CLOSED_BY_CLIENT, DISCONNECTED, StatusEvent
 
 _output = threading.Lock()
+_problems: list[str] = []
+"""The last connection problem the client reported, for the message of a wait that timed out."""
+
+
+class NoAnswer(TimeoutError):
+    """What an example waited for did not come."""
 
 
 def show(*values: Any) -> None:
@@ -44,14 +53,14 @@ class Messages:
     def wait_for(self, matches: Callable[[Any], bool], timeout: float = 10.0) -> Any:
         """Return the first message (from now on) for which ``matches`` is true.
 
-        :raises TimeoutError: if none comes within ``timeout`` seconds.
+        :raises NoAnswer: if none comes within ``timeout`` seconds.
         """
         deadline = time.monotonic() + timeout
         while True:
             try:
                 message = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
-                raise TimeoutError(f"no matching message within {timeout} s") from None
+                raise NoAnswer(f"no answer within {timeout} s") from None
             try:
                 if matches(message):
                     return message
@@ -94,6 +103,18 @@ def connect(description: str) -> Iterator[WssClient]:
             key, secret, url = exchange.key, exchange.secret, exchange.url
         else:
             key, secret, url = os.environ.get("BITFINEX_KEY"), os.environ.get("BITFINEX_SECRET"), None
-        client = WssClient(key, secret, url=url)
+        client = WssClient(key, secret, url=url, status_callback=_note_problem)
         stack.callback(client.stop)
-        yield client
+        try:
+            yield client
+        except NoAnswer as error:
+            where = "the local exchange" if arguments.local else "Bitfinex (--local: the local exchange instead)"
+            problem = f"; the last connection problem: {_problems[-1]}" if _problems else ""
+            print(f"{parser.prog}: {error} from {where}{problem}", file=sys.stderr)
+            raise SystemExit(1) from None
+
+
+def _note_problem(event: StatusEvent) -> None:
+    """Keep the last reason a connection failed or closed."""
+    if event.kind == DISCONNECTED and event.reason != CLOSED_BY_CLIENT:
+        _problems.append(event.describe())
