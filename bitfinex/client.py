@@ -835,16 +835,11 @@ class WssClient:
             my_client.authenticate()
             my_client.start()
 
-            # order_cid created by this library is always a milliseconds
-            # time stamp. So you can just divide it by 1000 to get the timestamp.
-            my_client.cancel_order(
-                order_cid=1538911910035,
-                order_date=(
-                    datetime.utcfromtimestamp(
-                        1538911910035/1000.0
-                    ).strftime("%Y-%m-%d")
-                )
-            )
+            # A cid made by this library is a millisecond timestamp: cid_to_date gives
+            # its UTC date, as datetime.fromtimestamp(cid / 1000, tz=timezone.utc) would.
+            from bitfinex.utils import cid_to_date
+
+            my_client.cancel_order_cid(1538911910035, cid_to_date(1538911910035))
         """
         self.cancel_order(order_cid=order_cid, order_date=order_date)
 
