@@ -26,6 +26,8 @@ EXPECTED = {
     "cancel_order.py": ["'oc-req'", "'CANCELED'"],
     "cancel_order_cid.py": ["'oc-req'", "'CANCELED'"],
     "update_order.py": ["now: 0.005 @ 1010.5", "'ou-req'"],
+    "funding_offer.py": ["FRR: ", "status: SUCCESS - Submitting funding offer of 150.0 USD at ", "offer: ", " ACTIVE at ",
+                         "cancel: SUCCESS", "cancelled: CANCELED"],
     "calc.py": ["[0, 'miu', ['sym', 'tBTCUSD'", "[0, 'fiu', ['sym', 'fUSD'", "[0, 'wu', ['exchange', 'USD'"],
     "ping.py": ["pinged: ", "account: {'event': 'pong'", "ticker: {'event': 'pong'"],
     "order_lifecycle.py": ["queued -> written", "accepted -> active", "active -> partially_filled", "fee -0.0002 BTC",

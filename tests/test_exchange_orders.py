@@ -432,8 +432,11 @@ def test_orders_expire_at_their_time_in_force(bitfinex_exchange, connect, rewoun
     assert client.wait_for(is_account("oc"))[2][13] == "CANCELED"
 
 
-def test_funding_offers_are_refused_with_a_notification(market):
+def test_funding_offers_get_their_own_notification(market):
+    """Funding is the funding desk's (``test_exchange_funding.py``); here only that a ``fon``
+    next to orders is answered as Bitfinex answers it."""
     _, trader, _, _ = market
-    trader.send([0, "fon", None, {"type": "LIMIT", "symbol": "fUSD", "amount": "100", "rate": "0.0002", "period": 2}])
+    trader.send([0, "fon", None, {"type": "LIMIT", "symbol": "fUSD", "amount": "150", "rate": "0.01", "period": 2}])
     note = trader.wait_for(is_notification("fon-req"))[2]
-    assert note[6] == "ERROR" and "not supported" in note[7]
+    assert note[6:] == ["SUCCESS", "Submitting funding offer of 150.0 USD at 1.000 for 2 days."]
+    assert trader.wait_for(is_account("fon"))[2][0] == note[4][0]

@@ -1,4 +1,5 @@
-"""Accounts of the local exchange: keys, wallets, orders, positions, and their wire arrays."""
+"""Accounts of the local exchange: keys, wallets, orders, positions, and their wire arrays
+(funding offers, credits and loans: :mod:`bitfinex.testing.fundingstate`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from typing import Any, Optional
 
 from bitfinex.protocol.constants import OrderFlag
 from bitfinex.protocol.signing import Secret
+from bitfinex.testing.fundingstate import FundingBook
 from bitfinex.testing.numbers import ZERO, text, wire
 
 MAKER_FEE = Decimal("0.001")
@@ -47,17 +49,21 @@ class AccountMessage:
 _STARTING_AMOUNTS = {"USD": 100_000, "TESTUSD": 100_000, "BTC": 10, "TESTBTC": 10, "ETH": 100}
 
 
-def default_balances(currencies: list[str]) -> dict[tuple[str, str], Decimal]:
+def default_balances(currencies: list[str], funding: tuple[str, ...] = ("USD",)) -> dict[tuple[str, str], Decimal]:
     """The starting wallets of an account: exchange and margin wallets in every currency,
-    a funding wallet in USD.
+    a funding wallet in every funding currency.
 
-    USD (and TESTUSD) start at 100 000, BTC at 10, ETH at 100, any other currency at 1000.
+    USD (and TESTUSD) start at 100 000, BTC at 10, ETH at 100, any other currency at 1000; a
+    funding wallet holds a tenth of that (USD 10 000, BTC 1).
+
+    :param funding: the currencies of the listed funding symbols (``USD`` for ``fUSD``).
     """
     balances: dict[tuple[str, str], Decimal] = {}
     for wallet_type in ("exchange", "margin"):
         for currency in currencies:
             balances[(wallet_type, currency)] = Decimal(_STARTING_AMOUNTS.get(currency, 1000))
-    balances[("funding", "USD")] = Decimal(10_000)
+    for currency in funding:
+        balances[("funding", currency)] = Decimal(_STARTING_AMOUNTS.get(currency, 1000)) / 10
     return balances
 
 
@@ -335,6 +341,8 @@ class Account:
         }
         self.orders: dict[int, Order] = {}
         self.positions: dict[str, Position] = {}
+        self.funding = FundingBook()
+        """Open funding offers, credits and loans."""
 
     def __repr__(self) -> str:
         return f"Account(api_key={self.api_key!r}, user_id={self.user_id})"
@@ -353,11 +361,14 @@ class Account:
         currencies_of: Mapping[str, tuple[str, str]],
         skip: Optional[int] = None,
     ) -> Decimal:
-        """What open exchange orders hold in a wallet (buys hold quote, sells hold base).
+        """What open exchange orders hold in a wallet (buys hold quote, sells hold base); in a
+        funding wallet, what open lend offers and credits hold.
 
         :param currencies_of: ``symbol -> (base, quote)`` of the listed pairs.
         :param skip: the id of an order to leave out (one being updated).
         """
+        if wallet_type == "funding":
+            return self.funding.lent("f" + currency)
         if wallet_type != "exchange":
             return ZERO
         held = ZERO

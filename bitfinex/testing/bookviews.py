@@ -13,7 +13,8 @@ A :class:`BookView` renders an :class:`~bitfinex.testing.engine.MatchingBook` as
 
 Updates are the difference between what was last published and the book now, so a level that
 enters the top ``len`` because a better one left shows up as an update, and one that falls out
-is removed (``COUNT`` 0, or price/rate 0 for raw books, amount ``±1`` by side).
+is removed (``COUNT`` 0, or price/rate 0 for raw books, amount ``±1`` by side); removals come
+first, so the book a client rebuilds entry by entry is never crossed nor longer than ``len``.
 """
 
 from __future__ import annotations
@@ -149,11 +150,17 @@ class BookView:
         return [*self._bids.values(), *self._asks.values()]
 
     def updates(self) -> list[Entry]:
-        """Publish the book as it is now; return the entries that changed, removals first per side."""
+        """Publish the book as it is now; return the entries that changed: every removal of
+        both sides first, then the new and changed entries, bids before asks. So a client that
+        applies them one by one never holds more than ``len`` entries a side, nor a crossed
+        book, even when many changes are published at once (``F1``). In a raw book an order
+        whose price moved is removed and added again."""
         versions = self._side_versions()
         if versions == self._versions:
             return []
-        changes: list[Entry] = []
+        removals: list[Entry] = []
+        additions: list[Entry] = []
+        raw = self._precision == "R0"
         for is_bid, old, changed in (
             (True, self._bids, versions[0] != self._versions[0]),
             (False, self._asks, versions[1] != self._versions[1]),
@@ -161,13 +168,17 @@ class BookView:
             if not changed:
                 continue
             new = self._render(is_bid)
-            changes.extend(self._removal(entry, is_bid) for key, entry in old.items() if key not in new)
-            changes.extend(entry for key, entry in new.items() if old.get(key) != entry)
+            for key, entry in old.items():
+                now = new.get(key)
+                if now is None or (raw and now[-2] != entry[-2]):
+                    removals.append(self._removal(entry, is_bid))
+            additions.extend(entry for key, entry in new.items() if old.get(key) != entry)
             if is_bid:
                 self._bids = new
             else:
                 self._asks = new
         self._versions = versions
+        changes = removals + additions
         if changes:
             self._checksum = None
         return changes

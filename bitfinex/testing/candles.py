@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime
 import math
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional
@@ -178,10 +178,33 @@ class CandleSeries:
         timeframe is aggregated from them.
     :param backfill: how to make up older candles, so that each timeframe's first snapshot is
         full; ``None`` leaves snapshots as long as the history.
+    :param older: makes more 1m history (ascending, before ``history``) when the series is
+        first read (:meth:`snapshot`, :meth:`refresh_daily`, :meth:`minutes`); until then only
+        the 1m candles follow trades, and the coarser timeframes are aggregated at that first
+        read (the same candles an eager series would hold).
     """
 
-    def __init__(self, history: Iterable[Candle] = (), backfill: Optional[Backfill] = None) -> None:
+    def __init__(
+        self,
+        history: Iterable[Candle] = (),
+        backfill: Optional[Backfill] = None,
+        older: Optional[Callable[[], list[Candle]]] = None,
+    ) -> None:
         self._candles: dict[str, list[Candle]] = {"1m": list(history)}
+        self._older = older
+        self._built = False
+        self._changed: dict[str, dict[int, Candle]] = {tf: {} for tf in CANDLE_TIMEFRAMES}
+        self._backfill = backfill
+        self._backfilled: set[str] = set()
+        self.daily = DailyStats()
+        if older is None:
+            self._build()
+
+    def _build(self) -> None:
+        """Prepend the older minutes and aggregate every coarser timeframe from the 1m candles."""
+        if self._older is not None:
+            self._candles["1m"][:0] = self._older()
+            self._older = None
         for timeframe, finer in _COARSER_FROM.items():
             coarse: list[Candle] = []
             for candle in self._candles[finer]:
@@ -191,10 +214,13 @@ class CandleSeries:
                 else:
                     coarse.append(Candle(start, candle.open, candle.close, candle.high, candle.low, candle.volume))
             self._candles[timeframe] = coarse
-        self._changed: dict[str, dict[int, Candle]] = {tf: {} for tf in CANDLE_TIMEFRAMES}
-        self._backfill = backfill
-        self._backfilled: set[str] = set()
-        self.daily = DailyStats()
+        minutes = self._candles["1m"]
+        del minutes[: max(0, len(minutes) - _MINUTES_KEPT)]
+        self._built = True
+
+    def _ready(self) -> None:
+        if not self._built:
+            self._build()
 
     def _fill_back(self, timeframe: str) -> None:
         """Prepend made-up candles so ``timeframe`` has a full snapshot.
@@ -222,9 +248,14 @@ class CandleSeries:
             close = open_
         candles[:0] = reversed(older)
 
+    def minutes(self) -> list[Candle]:
+        """A copy of the 1m candles kept (oldest first), each candle copied."""
+        self._ready()
+        return [Candle(c.mts, c.open, c.close, c.high, c.low, c.volume) for c in self._candles["1m"]]
+
     def add_trade(self, mts: int, price: Decimal, amount: Decimal) -> None:
         """Account for one trade in every timeframe and in the daily statistics."""
-        for timeframe in CANDLE_TIMEFRAMES:
+        for timeframe in CANDLE_TIMEFRAMES if self._built else ("1m",):
             candles = self._candles[timeframe]
             start = period_start(timeframe, mts)
             if candles and candles[-1].mts == start:
@@ -233,17 +264,20 @@ class CandleSeries:
             else:
                 candle = Candle(start, price, price, price, price, abs(amount))
                 candles.append(candle)
-                limit = _MINUTES_KEPT if timeframe == "1m" else SNAPSHOT_SIZE
-                del candles[: max(0, len(candles) - limit)]
+                if self._built:  # before, every minute is kept for the coarser timeframes
+                    limit = _MINUTES_KEPT if timeframe == "1m" else SNAPSHOT_SIZE
+                    del candles[: max(0, len(candles) - limit)]
             self._changed[timeframe][start] = candle
         self.daily.add(price, amount)
 
     def refresh_daily(self, now: int) -> None:
         """Slide the 24-hour window of :attr:`daily` to ``now``."""
+        self._ready()
         self.daily.refresh(self._candles["1m"], now)
 
     def snapshot(self, timeframe: str) -> list[list[object]]:
         """The newest :data:`SNAPSHOT_SIZE` candles of ``timeframe``, newest first."""
+        self._ready()
         if timeframe not in self._backfilled:
             self._fill_back(timeframe)
         return [candle.wire() for candle in reversed(self._candles[timeframe][-SNAPSHOT_SIZE:])]

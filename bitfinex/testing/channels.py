@@ -9,6 +9,7 @@ checksum frames as each connection configured.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -24,14 +25,27 @@ from bitfinex.protocol.constants import (
 )
 from bitfinex.protocol.symbols import normalize_symbol
 from bitfinex.testing.bookviews import BookRenderer, BookView, Entry
-from bitfinex.testing.candles import CandleSeries
+from bitfinex.testing.candles import Backfill, Candle, CandleSeries
 from bitfinex.testing.engine import MatchingBook
 from bitfinex.testing.instruments import Instrument
 from bitfinex.testing.market import SNAPSHOT_TRADES, PublicTrade
-from bitfinex.testing.numbers import ZERO, wire
+from bitfinex.testing.numbers import ZERO, round_significant, wire
 
 F1_INTERVAL_MS = 2000
 """How often ``freq: F1`` books publish."""
+
+FRR_WINDOW_MS = 3_600_000
+"""The FRR is the average of the fixed-rate funding of the last hour (docs ws-public-ticker,
+FRR: "Flash Return Rate - average of all fixed rate funding over the last hour")."""
+
+CANDLE_AGGREGATIONS = (10, 30, 120)
+"""The ``aN`` of an aggregate funding candle key (``trade:1m:fUSD:a30:p2:p30``, docs
+ws-public-candles: ``trade:TIMEFRAME:SYMBOL:aAGGR:pPER_START:pEND``). The docs show only ``a30``;
+10, 30 and 120 are what a public Bitfinex client (a Rust crate's ``CandleAggPeriod``) sends.
+The value is checked and echoed; the candles aggregate the trades whose period lies from
+PER_START to PER_END (what the aggregation itself changes beyond that is not documented)."""
+
+_FUNDING_KEY = re.compile(r"(f[A-Z0-9]{1,12}):(?:p([0-9]{1,3})|a([0-9]{1,3}):p([0-9]{1,3}):p([0-9]{1,3}))\Z")
 
 PUBLIC_CHANNELS = ("ticker", "trades", "book", "candles", "status")
 """Channel names Bitfinex knows (``status`` is refused here: no derivatives are listed)."""
@@ -58,7 +72,10 @@ class ChannelSpec:
     :param frequency: book frequency (``F0``, ``F1``).
     :param length: book length per side.
     :param timeframe: candle timeframe, ``7D`` already mapped to ``1W``.
-    :param period: funding candles' period (the ``p30`` of ``trade:1m:fUSD:p30``).
+    :param period: funding candles' period (the ``p30`` of ``trade:1m:fUSD:p30``; of an
+        aggregate key ``trade:1m:fUSD:a30:p2:p30``, the first period, ``2``).
+    :param period_end: an aggregate funding key's last period (``30``); ``0`` otherwise.
+    :param aggregation: an aggregate funding key's ``aN`` (``30``); ``0`` otherwise.
     """
 
     channel: str
@@ -68,6 +85,8 @@ class ChannelSpec:
     length: int = 0
     timeframe: str = ""
     period: int = 0
+    period_end: int = 0
+    aggregation: int = 0
 
 
 def parse_subscription(request: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> tuple[ChannelSpec, dict[str, Any]]:
@@ -117,6 +136,9 @@ def _instrument(symbol: object, instruments: Mapping[str, Instrument], error: st
 
 
 def _parse_candles(request: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> tuple[ChannelSpec, dict[str, Any]]:
+    """``trade:TF:tSYMBOL``, ``trade:TF:fSYMBOL:pN`` or ``trade:TF:fSYMBOL:aA:pS:pE`` (docs
+    ws-public-candles gives both funding forms); periods 2 to 120, S not after E, A one of
+    :data:`CANDLE_AGGREGATIONS`."""
     key = request.get("key")
     if not isinstance(key, str) or key.count(":") < 2:
         raise SubscriptionError("KEY_INVALID")
@@ -124,32 +146,59 @@ def _parse_candles(request: Mapping[str, Any], instruments: Mapping[str, Instrum
     timeframe = CANDLE_TIMEFRAME_ALIASES.get(timeframe, timeframe)
     if kind != "trade" or timeframe not in CANDLE_TIMEFRAMES:
         raise SubscriptionError("KEY_INVALID")
-    period = 0
+    period = period_end = aggregation = 0
     if rest.startswith("f"):
-        symbol, _, period_text = rest.partition(":")
-        digits = period_text[1:]
-        readable = period_text[:1] == "p" and digits.isascii() and digits.isdigit() and len(digits) <= 3
-        if not (readable and 2 <= int(digits) <= 120):
+        found = _FUNDING_KEY.match(rest)
+        if found is None:
             raise SubscriptionError("KEY_INVALID")
-        period = int(digits)
+        symbol, single, aggregate, first, last = found.groups()
+        if single is not None:
+            period = int(single)
+            periods = [period]
+        else:
+            aggregation, period, period_end = int(aggregate), int(first), int(last)
+            periods = [period, period_end]
+            if aggregation not in CANDLE_AGGREGATIONS or period > period_end:
+                raise SubscriptionError("KEY_INVALID")
+        if not all(2 <= days <= 120 for days in periods):
+            raise SubscriptionError("KEY_INVALID")
     else:
         symbol = rest
     instrument = _instrument(symbol, instruments, "KEY_INVALID")
-    return ChannelSpec("candles", instrument.symbol, timeframe=timeframe, period=period), {"key": key}
+    spec = ChannelSpec(
+        "candles", instrument.symbol, timeframe=timeframe, period=period, period_end=period_end, aggregation=aggregation
+    )
+    return spec, {"key": key}
 
 
 @dataclass
 class MarketData:
-    """The public state of one symbol besides its book: recent trades and candles.
+    """The public state of one symbol besides its book: recent trades and candles, and for a
+    funding currency its Flash Return Rate.
 
     :param instrument: the symbol.
     :param series: candle series by funding period; ``0`` holds every trade.
+    :param backfill_seed: seeds the candles made up for aggregate funding series (see
+        :meth:`range_series`).
     """
 
     instrument: Instrument
     series: dict[int, CandleSeries]
     tape: deque[PublicTrade] = field(default_factory=lambda: deque(maxlen=SNAPSHOT_TRADES))
     new_trades: list[PublicTrade] = field(default_factory=list)
+    backfill_seed: str = ""
+    ranges: dict[tuple[int, int], CandleSeries] = field(default_factory=dict)
+    _fixed: deque[tuple[int, Decimal, Decimal]] = field(default_factory=deque)
+    _fixed_amount: Decimal = ZERO
+    _fixed_weighted: Decimal = ZERO
+    _frr: Optional[Decimal] = None
+
+    def load(self, trades: list[PublicTrade]) -> None:
+        """Take the trades made before the exchange started (oldest first): the tape, and the
+        FRR's window (their candles are in :attr:`series` already)."""
+        self.tape.extend(trades)
+        for trade in trades:
+            self._remember_rate(trade)
 
     def record(self, trade: PublicTrade) -> None:
         """Account for a trade that just happened."""
@@ -157,12 +206,61 @@ class MarketData:
         self.new_trades.append(trade)
         for period in (0, trade.period) if trade.period else (0,):
             self.series_for(period).add_trade(trade.mts, trade.price, trade.amount)
+        for (first, last), series in self.ranges.items():
+            if first <= trade.period <= last:
+                series.add_trade(trade.mts, trade.price, trade.amount)
+        self._remember_rate(trade)
+
+    def _remember_rate(self, trade: PublicTrade) -> None:
+        if trade.period and trade.fixed:
+            size = abs(trade.amount)
+            self._fixed.append((trade.mts, size, trade.price))
+            self._fixed_amount += size
+            self._fixed_weighted += size * trade.price
+            self.flash_return_rate(trade.mts)
+
+    def flash_return_rate(self, now: int) -> Decimal:
+        """The FRR: the amount-weighted average rate of the fixed-rate funding trades of the
+        hour before ``now`` (8 significant digits); through an hour without such trades, the
+        average of the hour before the last one (the start rate before any)."""
+        cutoff = now - FRR_WINDOW_MS
+        while self._fixed and self._fixed[0][0] < cutoff:
+            _, size, rate = self._fixed.popleft()
+            self._fixed_amount -= size
+            self._fixed_weighted -= size * rate
+        if self._fixed and self._fixed_amount > 0:
+            self._frr = round_significant(self._fixed_weighted / self._fixed_amount, 8)
+        if self._frr is None:
+            self._frr = self.instrument.start_price
+        return self._frr
 
     def series_for(self, period: int) -> CandleSeries:
         """The candle series of one funding period (``0``: all trades), created on first use."""
         series = self.series.get(period)
         if series is None:
             series = self.series[period] = CandleSeries()
+        return series
+
+    def range_series(self, first: int, last: int) -> CandleSeries:
+        """The candle series of the funding trades whose period is from ``first`` to ``last``
+        days (aggregate keys), created on first use from the series of those periods: their
+        1m candles merged minute by minute, older candles made up from :attr:`backfill_seed`."""
+        series = self.ranges.get((first, last))
+        if series is not None:
+            return series
+        merged: dict[int, Candle] = {}
+        for period in sorted(p for p in self.series if p and first <= p <= last):
+            for candle in self.series[period].minutes():
+                known = merged.get(candle.mts)
+                if known is None:
+                    merged[candle.mts] = candle
+                else:
+                    known.merge(candle)
+        instrument = self.instrument
+        backfill = Backfill(
+            f"{self.backfill_seed}:{instrument.symbol}:{first}-{last}", instrument.volatility * 5, instrument.typical_size * 2
+        )
+        series = self.ranges[(first, last)] = CandleSeries([merged[mts] for mts in sorted(merged)], backfill)
         return series
 
     def last_price(self) -> Optional[Decimal]:
@@ -173,6 +271,8 @@ class MarketData:
         """Forget what changed since the last publication (called after every flush)."""
         self.new_trades.clear()
         for series in self.series.values():
+            series.clear_changes()
+        for series in self.ranges.values():
             series.clear_changes()
 
 
@@ -235,11 +335,14 @@ class TickerChannel:
         stats = [wire(change), float(relative), wire(last), wire(daily.volume), wire(daily.high), wire(daily.low)]
         if not self._data.instrument.is_funding:
             return [wire(bid), wire(bid_size), wire(ask), wire(ask_size), *stats]
-        offered = ZERO
-        for _, level in self._book.side(False).levels():
-            offered += sum((abs(o.amount) for o in level if not o.hidden), ZERO)
+        frr = self._data.flash_return_rate(now)
+        at_frr = ZERO  # the lending a borrower could take at the FRR or better
+        for rate, level in self._book.side(False).levels():
+            if rate > frr:
+                break
+            at_frr += sum((abs(o.amount) for o in level if not o.hidden), ZERO)
         return [
-            wire(last),  # FRR: the simulation has no separate flash return rate
+            wire(frr),
             wire(bid),
             bid_period,
             wire(bid_size),
@@ -249,7 +352,7 @@ class TickerChannel:
             *stats,
             None,
             None,
-            wire(offered),
+            wire(at_frr),
         ]
 
     def snapshot(self, now: int) -> Any:
@@ -290,8 +393,8 @@ class TradesChannel:
 class CandlesChannel:
     """``candles``: the latest candles newest first, then each candle a trade changed."""
 
-    def __init__(self, data: MarketData, timeframe: str, period: int) -> None:
-        self._series = data.series_for(period)
+    def __init__(self, data: MarketData, timeframe: str, period: int, period_end: int = 0) -> None:
+        self._series = data.range_series(period, period_end) if period_end else data.series_for(period)
         self._timeframe = timeframe
 
     def snapshot(self, now: int) -> Any:
@@ -349,5 +452,5 @@ def open_channel(spec: ChannelSpec, data: MarketData, renderer: BookRenderer, f1
     if spec.channel == "trades":
         return TradesChannel(data)
     if spec.channel == "candles":
-        return CandlesChannel(data, spec.timeframe, spec.period)
+        return CandlesChannel(data, spec.timeframe, spec.period, spec.period_end)
     return BookChannel(renderer, spec, f1_interval)

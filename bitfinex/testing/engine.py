@@ -224,6 +224,38 @@ class MatchingBook:
             fills.append(Fill(maker, best, executed if is_buy else -executed))
         return fills
 
+    def take_where(self, amount: Decimal, limit: Optional[Decimal], eligible: Callable[[BookOrder], bool]) -> list[Fill]:
+        """Match a taker of ``amount`` (signed) against the resting orders ``eligible`` accepts,
+        best price first, time priority within a price; the others keep their place (funding:
+        offers whose period does not fit, or the taker's own).
+
+        :param limit: the worst price the taker accepts; ``None`` for any price.
+        :returns: the fills, in execution order.
+        """
+        is_buy = amount > 0
+        remaining = abs(amount)
+        chosen: list[tuple[BookOrder, Decimal, Decimal]] = []
+        for price, level in self.side(not is_buy).levels():
+            if remaining <= 0 or (limit is not None and (price > limit if is_buy else price < limit)):
+                break
+            for order in level:
+                if remaining <= 0:
+                    break
+                if eligible(order):
+                    executed = min(remaining, abs(order.amount))
+                    chosen.append((order, price, executed))
+                    remaining -= executed
+        fills: list[Fill] = []
+        for order, price, executed in chosen:
+            left = abs(order.amount) - executed
+            if left == 0:
+                self.remove(order.order_id)
+                order.amount = ZERO
+            else:
+                self.resize(order, left if order.amount > 0 else -left)
+            fills.append(Fill(order, price, executed if is_buy else -executed))
+        return fills
+
     def owned_by(self, owner: Optional[str]) -> list[BookOrder]:
         """The resting orders of one owner (``None``: the simulation), oldest id first."""
         return sorted(

@@ -20,6 +20,11 @@ Where the answer comes from, per row (:attr:`ErrorRow.source`):
 
 A row the exchange never sends names the reason in :attr:`ErrorRow.never_sent`
 (``tests/test_exchange_fidelity.py`` triggers every other row).
+
+Refusals of a *request on channel 0* that Bitfinex answers with an ``ERROR`` notification
+(``[0, "n", [MTS, "fon-req", null, null, ECHO, null, "ERROR", TEXT]]``) rather than an event are
+the rows of :data:`NOTIFICATIONS` (the funding inputs ``fon`` and ``foc``; the order inputs'
+texts are :data:`bitfinex.testing.orderinput.REJECTION_TEXTS`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Optional
 
-__all__ = ["ERRORS", "INFO_MESSAGES", "ErrorRow", "row"]
+__all__ = ["ERRORS", "INFO_MESSAGES", "NOTIFICATIONS", "ErrorRow", "NotificationRow", "notification", "row"]
 
 _ISSUE = "https://github.com/{}/issues/{}"
 _PULL = "https://github.com/{}/pull/{}"
@@ -326,7 +331,7 @@ _ROWS: tuple[ErrorRow, ...] = (
     ),
     ErrorRow(
         "INPUT_PAYLOAD", 10020, "{op}: payload must be an object", "error", "none",
-        "on, oc, oc_multi or ou whose PAYLOAD is not an object",
+        "on, oc, oc_multi, ou, fon or foc whose PAYLOAD is not an object",
         "local; code from " + GLOSSARY,
     ),
     ErrorRow(
@@ -423,3 +428,135 @@ def row(name: str) -> ErrorRow:
     :raises KeyError: for a name that has no row.
     """
     return ERRORS[name]
+
+
+# -- ERROR notifications of channel-0 requests ----------------------------------------------------
+
+LENDING_BOTS = "live REST answers (code 10001) quoted by public lending bots"
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    """One ``ERROR`` notification text the exchange answers a channel-0 request with.
+
+    :param name: the row's key in :data:`NOTIFICATIONS`.
+    :param request: the notification TYPE (``fon-req``, ``foc-req``).
+    :param text: the TEXT (index 7); ``{field}`` placeholders are filled by :meth:`text_for`.
+    :param when: what makes the exchange send it.
+    :param source: where the text comes from.
+    :param live: whether a live answer shows the text.
+    :param note: what is unverified, or where docs and live answers disagree.
+    """
+
+    name: str
+    request: str
+    text: str
+    when: str
+    source: str
+    live: bool = False
+    note: str = ""
+
+    def text_for(self, **fields: Any) -> str:
+        """The TEXT with its placeholders filled."""
+        return self.text.format(**fields) if "{" in self.text else self.text
+
+
+_FIELD_STYLE = (
+    "chosen in the live server's 'FIELD: invalid' style (live 'price_oco_stop: invalid', "
+    + _issue(NODE, 186) + "); what Bitfinex answers this input with is not known"
+)
+
+_NOTIFICATION_ROWS: tuple[NotificationRow, ...] = (
+    NotificationRow(
+        "OFFER_TYPE", "fon-req", "type: invalid",
+        "`type` is missing or not LIMIT, FRRDELTAVAR or FRRDELTAFIX (docs ws-auth-input-offer-new)",
+        _FIELD_STYLE,
+    ),
+    NotificationRow(
+        "OFFER_SYMBOL", "fon-req", "symbol: invalid",
+        "`symbol` is missing, not a string, a trading pair, or a funding currency not listed",
+        _FIELD_STYLE,
+    ),
+    NotificationRow(
+        "OFFER_AMOUNT", "fon-req", "amount: invalid",
+        "`amount` is missing, zero (after rounding to 8 decimals), not finite, beyond 1e15, or "
+        "not a decimal number or text",
+        _FIELD_STYLE,
+    ),
+    NotificationRow(
+        "OFFER_MINIMUM", "fon-req", "Invalid offer: incorrect amount, minimum is 150.0 dollar or equivalent in {currency}",
+        "the amount is worth less than 150 USD (at the last price of the currency's USD pair)",
+        LENDING_BOTS + " ('Invalid offer: incorrect amount, minimum is 150.0 dollar or equivalent in UST'; "
+        "an older minimum read '50 dollar')",
+        live=True,
+        note="Live over REST; that the WebSocket input answers with the same text in a fon-req ERROR "
+        "is assumed, as for orders.",
+    ),
+    NotificationRow(
+        "OFFER_BALANCE", "fon-req", "Invalid offer: not enough {currency} balance available in deposit wallet",
+        "a lend offer larger than the funding wallet's balance minus open lend offers and credits",
+        LENDING_BOTS + " ('Invalid offer: not enough USD balance available in deposit wallet')",
+        live=True,
+        note="Live over REST; the same text in a fon-req ERROR is assumed. 'deposit wallet' is "
+        "Bitfinex's own name for the funding wallet.",
+    ),
+    NotificationRow(
+        "OFFER_LIMIT", "fon-req", "Limit: too many active offers",
+        "the account already has `MAX_OPEN_OFFERS` (1000) open funding offers",
+        "a public Rust Bitfinex client's error handling matches this text (ExceedMaxOfferCount)",
+        note="The text is what a client checks for in Bitfinex's answers; the count Bitfinex allows is not "
+        "documented: 1000 is chosen (it also bounds the memory a client can make the exchange hold).",
+    ),
+    NotificationRow(
+        "OFFER_RATE", "fon-req", "rate: invalid",
+        "`rate` is missing or not a number; for LIMIT not above 0; for FRRDELTAVAR below 0 "
+        "(docs rest-auth-submit-funding-offer: the FRRDELTAVAR offset 'can only be positive')",
+        _FIELD_STYLE,
+    ),
+    NotificationRow(
+        "OFFER_FRR_OFFSET", "fon-req", "FRR offset larger than 30% of FRR, aborting.",
+        "an FRRDELTAVAR or FRRDELTAFIX offset whose size exceeds 30 % of the current FRR",
+        LENDING_BOTS + " (a Rust Bitfinex client's comment quotes "
+        "'\"error\",10001,\"FRR offset larger than 30% of FRR, aborting.\"')",
+        live=True,
+        note="Live over REST; the same text in a fon-req ERROR is assumed.",
+    ),
+    NotificationRow(
+        "OFFER_PERIOD", "fon-req", "period: invalid",
+        "`period` is missing or not an integer from 2 to 120 (docs rest-auth-submit-funding-offer)",
+        _FIELD_STYLE,
+    ),
+    NotificationRow(
+        "OFFER_FLAGS", "fon-req", "flags: invalid",
+        "`flags` is not an integer, or holds a bit other than HIDDEN (64), the only offer flag "
+        "(docs flag-values)",
+        _FIELD_STYLE,
+    ),
+    NotificationRow(
+        "CANCEL_ID", "foc-req", "id: invalid",
+        "`id` is missing or not an integer from 1 to 2**53 - 1",
+        _FIELD_STYLE,
+    ),
+    NotificationRow(
+        "CANCEL_NOT_FOUND", "foc-req", "Offer not found.",
+        "`id` names no open offer of the account (never placed, cancelled, or fully taken)",
+        "chosen, in the style of the order desk's 'Order not found.'",
+        note="No live answer to cancelling an unknown funding offer is known.",
+    ),
+    NotificationRow(
+        "FUNDING_FAILED", "fon-req", "request failed",
+        "the funding desk raised (a bug of the exchange, logged with its traceback); also foc-req",
+        "local",
+    ),
+)
+
+NOTIFICATIONS: Mapping[str, NotificationRow] = MappingProxyType({r.name: r for r in _NOTIFICATION_ROWS})
+"""Every ERROR notification text of the funding inputs, by name."""
+
+
+def notification(name: str) -> NotificationRow:
+    """The notification row called ``name`` (``"OFFER_PERIOD"``...).
+
+    :raises KeyError: for a name that has no row.
+    """
+    return NOTIFICATIONS[name]

@@ -7,7 +7,7 @@ import secrets
 import shutil
 import threading
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
@@ -49,12 +49,18 @@ class AccountState:
     :param wallets: balances by ``(wallet_type, currency)``.
     :param orders: open orders, as their 32-field order arrays.
     :param positions: open positions, as their position arrays.
+    :param funding_offers: open funding offers, as their 21-field offer arrays.
+    :param funding_credits: open funding credits (funds lent), as their credit arrays.
+    :param funding_loans: open funding loans (funds borrowed), as their loan arrays.
     """
 
     user_id: int
     wallets: dict[tuple[str, str], Decimal]
     orders: list[list[Any]]
     positions: list[list[Any]]
+    funding_offers: list[list[Any]] = field(default_factory=list)
+    funding_credits: list[list[Any]] = field(default_factory=list)
+    funding_loans: list[list[Any]] = field(default_factory=list)
 
 
 class LocalExchange:
@@ -76,9 +82,10 @@ class LocalExchange:
         still until :meth:`tick` is called.
     :param clock: the exchange clock, ms since the epoch; the wall clock by default.
     :param instruments: the listed symbols (tBTCUSD, tETHUSD, tLTCUSD, tETHBTC,
-        tTESTBTC:TESTUSD, fUSD by default).
+        tTESTBTC:TESTUSD, fUSD, fBTC by default).
     :param balances: starting balances of the account, ``{("exchange", "USD"): "1000", ...}``;
-        funded exchange and margin wallets in every listed currency by default.
+        funded exchange and margin wallets in every listed currency, and funding wallets in
+        USD (10 000) and BTC (1), by default.
     :param max_subscriptions: channels per connection before error 10305 (25).
     :param calcs_per_second: ``calc`` messages per second per connection before an error (8).
     :param connection_rate_limit: ``(handshakes, seconds)``: refuse handshakes beyond that
@@ -296,6 +303,9 @@ class LocalExchange:
                 wallets={k: w.balance for k, w in account.wallets.items()},
                 orders=[order.wire() for order in account.orders.values()],
                 positions=[self._venue.desk.figures.position_array(p) for p in account.positions.values()],
+                funding_offers=[offer.wire() for offer in account.funding.offers.values()],
+                funding_credits=[credit.wire() for credit in account.funding.credits.values()],
+                funding_loans=[loan.wire() for loan in account.funding.loans.values()],
             )
 
         return self.call(read)
@@ -313,9 +323,11 @@ class LocalExchange:
 
     def simulate_order(self, symbol: str, amount: Any, price: Any = None) -> list[PublicTrade]:
         """Have a simulated participant trade now: a market order, or a limit order at ``price``
-        whose unfilled part rests in the book. Use it to cross (and fill) client orders.
+        whose unfilled part rests in the book. Use it to cross (and fill) client orders; for a
+        funding symbol, :meth:`simulate_funding` says more (and signs amounts as Bitfinex does).
 
-        :param amount: signed (``> 0`` buys), a number or decimal string.
+        :param amount: signed (``> 0`` buys; for a funding symbol ``> 0`` borrows, as the
+            book's bids are borrowers), a number or decimal string.
         :returns: the trades it made.
         :raises ValueError: for an unknown symbol or a malformed amount or price.
         """
@@ -324,6 +336,48 @@ class LocalExchange:
         if symbol not in self._venue.instruments or not size or (price is not None and not limit):
             raise ValueError(f"cannot simulate an order of {amount!r} {symbol} at {price!r}")
         return self.call(self._venue.simulate_order, symbol, size, limit)
+
+    def simulate_funding(self, symbol: str, amount: Any, rate: Any = None, period: Optional[int] = None) -> list[PublicTrade]:
+        """Have a simulated lender or borrower act now in a funding market: the funding twin of
+        :meth:`simulate_order`, to take (and so turn into credits and loans) client offers.
+
+        :param symbol: a funding symbol (``"fUSD"``).
+        :param amount: signed as Bitfinex signs offers: ``> 0`` lends (takes borrower bids),
+            ``< 0`` borrows (takes lend offers); a number or decimal string.
+        :param rate: the worst daily rate it accepts (a borrower pays at most, a lender earns at
+            least this); the part that does not match then rests in the book. ``None`` takes
+            any rate and rests nothing.
+        :param period: days: a borrower takes only offers of at least ``period`` days, a lender
+            only bids of at most ``period`` days (the contract runs for the offer's period);
+            ``None`` takes any. The rest rests for ``period`` days (default: 2).
+        :returns: the funding trades it made (:class:`~bitfinex.testing.PublicTrade`, PRICE the
+            rate, AMOUNT signed by the taker: ``> 0`` lent).
+        :raises ValueError: for a symbol that is not a listed funding currency, a malformed
+            amount or rate, or a period outside 2 to 120.
+
+        ``exchange.simulate_funding("fUSD", "-500", rate="0.0002", period=30)`` takes a client's
+        lend offer of 500 USD at 0.0002 for 30 days (and any cheaper offer of 30 days or more
+        before it).
+        """
+        size = parse_decimal(amount)
+        limit = parse_decimal(rate) if rate is not None else None
+        instrument = self._venue.instruments.get(symbol)
+        bad_period = period is not None and (isinstance(period, bool) or not isinstance(period, int) or not 2 <= period <= 120)
+        if instrument is None or not instrument.is_funding or not size or (rate is not None and not limit) or bad_period:
+            raise ValueError(f"cannot simulate funding of {amount!r} {symbol} at {rate!r} for {period!r} days")
+        return self.call(self._venue.simulate_funding, symbol, size, limit, period)
+
+    def flash_return_rate(self, symbol: str) -> Decimal:
+        """The FRR of a funding symbol now: the amount-weighted average rate of the fixed-rate
+        funding trades of the last hour (what funding tickers show first, and what FRR offers
+        rest at).
+
+        :raises ValueError: for a symbol that is not a listed funding currency.
+        """
+        instrument = self._venue.instruments.get(symbol)
+        if instrument is None or not instrument.is_funding:
+            raise ValueError(f"{symbol!r} is not a listed funding currency")
+        return self.call(lambda: self._venue.market[symbol].flash_return_rate(self._venue.now()))
 
     def best_prices(self, symbol: str) -> tuple[Optional[Decimal], Optional[Decimal]]:
         """The best bid and ask of ``symbol`` (hidden orders included)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 from bitfinex.testing.accounts import (
     INITIAL_MARGIN,
@@ -20,8 +20,9 @@ from bitfinex.testing.accounts import (
     Position,
 )
 from bitfinex.testing.channels import MarketData
+from bitfinex.testing.fundingstate import DAY_MS, FundingContract
 from bitfinex.testing.instruments import Instrument
-from bitfinex.testing.numbers import ZERO, quantize_amount, wire
+from bitfinex.testing.numbers import ZERO, quantize_amount, round_significant, wire
 
 DOLLARS = ("USD", "TESTUSD")
 """Currencies valued at 1 USD."""
@@ -32,11 +33,15 @@ class AccountFigures:
 
     :param instruments: listed instruments by symbol.
     :param market: public market data by symbol (for last prices).
+    :param clock: the exchange clock (ms), for the remaining durations of ``fiu``.
     """
 
-    def __init__(self, instruments: Mapping[str, Instrument], market: Mapping[str, MarketData]) -> None:
+    def __init__(
+        self, instruments: Mapping[str, Instrument], market: Mapping[str, MarketData], clock: Callable[[], int] = lambda: 0
+    ) -> None:
         self._instruments = instruments
         self._market = market
+        self._clock = clock
         self.currencies = {s: (i.base, i.quote) for s, i in instruments.items() if not i.is_funding}
         """``symbol -> (base, quote)`` of every listed trading pair."""
 
@@ -125,6 +130,29 @@ class AccountFigures:
         amount = wire(quantize_amount(tradable / self.reference_price(symbol)))
         return [wire(tradable), wire(tradable), amount, amount]
 
+    def funding_info(self, account: Account, symbol: str) -> list[Any]:
+        """``fiu`` figures of one funding currency: ``[YIELD_LOAN, YIELD_LEND, DURATION_LOAN,
+        DURATION_LEND]``: the amount-weighted average daily rate of the account's open loans and
+        of its credits, and their amount-weighted average remaining days (0 without any).
+
+        The docs (ws-auth-info-funding) name the fields only; a live answer
+        (``[0.0005959698630136986,0.0008444547945205479,20.66662037037037,29.999953703703703]``,
+        leehillz/bfxqa-ws ``Auth/NewFundingOffer.js``) shows daily rates and fractional days.
+        """
+        now = self._clock()
+
+        def average(contracts: list[FundingContract]) -> tuple[Decimal, Decimal]:
+            total = sum((c.amount for c in contracts), ZERO)
+            if not total:
+                return ZERO, ZERO
+            rate = sum((c.amount * c.current_rate() for c in contracts), ZERO) / total
+            days = sum((c.amount * Decimal(max(0, c.mts_end - now)) for c in contracts), ZERO) / total / DAY_MS
+            return round_significant(rate, 12), round_significant(days, 12)
+
+        loan_yield, loan_days = average([c for c in account.funding.loans.values() if c.symbol == symbol])
+        lend_yield, lend_days = average([c for c in account.funding.credits.values() if c.symbol == symbol])
+        return [wire(loan_yield), wire(lend_yield), wire(loan_days), wire(lend_days)]
+
     def calculation(self, account: Account, request: str) -> Optional[list[AccountMessage]]:
         """The messages answering one ``calc`` request; ``None`` if the request is unknown.
 
@@ -139,8 +167,8 @@ class AccountFigures:
         symbol = rest[len("sym_") :] if rest.startswith("sym_") else ""
         if kind == "margin" and symbol in self.currencies:
             return [AccountMessage("miu", ["sym", symbol, self.margin_symbol(account, symbol)], ("trading", symbol))]
-        if kind == "funding" and symbol in self._instruments:
-            return [AccountMessage("fiu", ["sym", symbol, [0, 0, 0, 0]], ("funding", symbol))]
+        if kind == "funding" and symbol in self._instruments and self._instruments[symbol].is_funding:
+            return [AccountMessage("fiu", ["sym", symbol, self.funding_info(account, symbol)], ("funding", symbol))]
         if kind == "position" and rest in self.currencies:
             position = account.positions.get(rest)
             return [] if position is None else [AccountMessage("pu", self.position_array(position), ("trading", rest))]

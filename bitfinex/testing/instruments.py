@@ -15,7 +15,8 @@ class Instrument:
     :param start_price: the price (for funding: the daily rate) the simulation starts from and
         reverts to.
     :param min_order_size: the smallest order amount accepted (Bitfinex rejects smaller orders
-        with "Invalid order: minimum size for BTC/USD is 0.0002").
+        with "Invalid order: minimum size for BTC/USD is 0.0002"); for funding, the smallest
+        offer when the currency has no USD price (otherwise offers must be worth 150 USD).
     :param typical_size: the usual size of a simulated order.
     :param volatility: relative standard deviation of the fair price per simulation tick.
     :param funding_periods: the periods (days) simulated funding offers use; funding only.
@@ -77,6 +78,14 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
         Decimal("0.0002"),
         Decimal("150"),
         Decimal("5000"),
+        0.002,
+        funding_periods=(2, 7, 30, 120),
+    ),
+    Instrument(
+        "fBTC",
+        Decimal("0.00005"),
+        Decimal("0.005"),
+        Decimal("0.5"),
         0.002,
         funding_periods=(2, 7, 30, 120),
     ),

@@ -10,6 +10,7 @@ against the simulated flow.
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from collections.abc import Iterator
@@ -41,6 +42,8 @@ class PublicTrade:
         signs funding trades), ``< 0`` a sell.
     :param price: the price, or the rate for funding.
     :param period: the funding period in days; ``0`` for trading pairs.
+    :param fixed: funding: whether the contract's rate is fixed (every trade but those of
+        FRRDELTAVAR offers, whose rate follows the FRR); only fixed-rate trades make the FRR.
     """
 
     trade_id: int
@@ -48,6 +51,7 @@ class PublicTrade:
     amount: Decimal
     price: Decimal
     period: int = 0
+    fixed: bool = True
 
     def wire(self) -> list[object]:
         """``[ID, MTS, AMOUNT, PRICE]`` or, for funding, ``[ID, MTS, AMOUNT, RATE, PERIOD]``."""
@@ -100,10 +104,13 @@ def synthesize_history(
     The newest trade is at the instrument's start price; 1m candles of the minutes with trades
     are built from those trades, older minutes follow a random walk back in time (a day of them
     for the all-trades series, a snapshot's worth per funding period), and coarser timeframes
-    aggregate them.
+    aggregate them. The older minutes are made up when a series is first read (a ticker or
+    candles subscription), from a random source of their own, so an exchange whose candles
+    nobody reads never pays for them, and the same seed gives the same minutes whenever they
+    are made.
 
     :param trade_ids: where the trades' ids come from (oldest trade first).
-    :param backfill_seed: seeds the candles made up further back, on demand (see
+    :param backfill_seed: seeds the older minutes and the candles made up further back (see
         :class:`~bitfinex.testing.candles.Backfill`).
     :returns: the trades (oldest first) and the candle series: key ``0`` for all trades, and
         for funding one more per period.
@@ -135,26 +142,37 @@ def synthesize_history(
                 candle.add(trade.price, trade.amount)
         oldest = min(recent) if recent else period_start("1m", now)
         close = recent[oldest].open if recent else instrument.start_price
-        older: list[Candle] = []
-        minutes = HISTORY_MINUTES if stream == 0 else SNAPSHOT_SIZE
-        for minute in range(1, minutes - len(recent) + 1):
-            open_ = round_price(close * Decimal(math.exp(rng.gauss(0.0, minute_volatility))))
-            wick = Decimal(abs(rng.gauss(0.0, minute_volatility / 2)))
-            volume = quantize_amount(instrument.typical_size * Decimal(rng.uniform(0.5, 4)))
-            older.append(
-                Candle(
-                    oldest - minute * MINUTE_MS,
-                    open_,
-                    close,
-                    round_price(max(open_, close) * (1 + wick)),
-                    round_price(min(open_, close) * (1 - wick)),
-                    volume,
-                )
-            )
-            close = open_
-        backfill = Backfill(f"{backfill_seed}:{instrument.symbol}:{stream}", minute_volatility, instrument.typical_size * 2)
-        series[stream] = CandleSeries([*reversed(older), *(recent[start] for start in sorted(recent))], backfill)
+        minutes = (HISTORY_MINUTES if stream == 0 else SNAPSHOT_SIZE) - len(recent)
+        seed = f"{backfill_seed}:{instrument.symbol}:{stream}"
+        older = functools.partial(_older_minutes, instrument, oldest, close, minutes, f"{seed}:minutes")
+        backfill = Backfill(seed, minute_volatility, instrument.typical_size * 2)
+        series[stream] = CandleSeries([recent[start] for start in sorted(recent)], backfill, older)
     return trades, series
+
+
+def _older_minutes(instrument: Instrument, oldest: int, close: Decimal, minutes: int, seed: str) -> list[Candle]:
+    """``minutes`` made-up 1m candles before ``oldest`` (ascending), the newest closing at
+    ``close``: a random walk back in time."""
+    rng = random.Random(seed)
+    minute_volatility = instrument.volatility * 5
+    older: list[Candle] = []
+    for minute in range(1, minutes + 1):
+        open_ = round_price(close * Decimal(math.exp(rng.gauss(0.0, minute_volatility))))
+        wick = Decimal(abs(rng.gauss(0.0, minute_volatility / 2)))
+        volume = quantize_amount(instrument.typical_size * Decimal(rng.uniform(0.5, 4)))
+        older.append(
+            Candle(
+                oldest - minute * MINUTE_MS,
+                open_,
+                close,
+                round_price(max(open_, close) * (1 + wick)),
+                round_price(min(open_, close) * (1 - wick)),
+                volume,
+            )
+        )
+        close = open_
+    older.reverse()
+    return older
 
 
 class MarketSimulator:

@@ -37,7 +37,7 @@ def parse_decimal(value: Any) -> Optional[Decimal]:
 
 def significant_step(value: Decimal, digits: int) -> Decimal:
     """Return the unit of the ``digits``-th significant digit of ``value`` (non-zero value)."""
-    return Decimal(1).scaleb(value.copy_abs().adjusted() - digits + 1)
+    return Decimal((0, (1,), value.adjusted() - digits + 1))
 
 
 def round_significant(value: Decimal, digits: int, rounding: str = ROUND_HALF_EVEN) -> Decimal:
@@ -47,8 +47,7 @@ def round_significant(value: Decimal, digits: int, rounding: str = ROUND_HALF_EV
     """
     if value == 0:
         return ZERO
-    step = significant_step(value, digits)
-    return ((value / step).to_integral_value(rounding) * step).normalize()
+    return value.quantize(Decimal((0, (1,), value.adjusted() - digits + 1)), rounding).normalize()
 
 
 def round_price(value: Decimal) -> Decimal:

@@ -58,6 +58,9 @@ it is refused with 10050 rather than invented; bits no flag has are refused too.
 KNOWN_FLAGS = sum(int(flag) for flag in ConfFlag)
 """Every bit a documented ``conf`` flag has."""
 
+PAYLOAD_OBJECTS = (*ORDER_INPUTS, "fon", "foc")
+"""Inputs whose PAYLOAD must be an object (else 10020 ``OP: payload must be an object``)."""
+
 
 def decimal_strings(frame: Any) -> Any:
     """Return a copy of ``frame`` with every float (the frames' decimals: prices, amounts,
@@ -166,8 +169,8 @@ class ExchangeSession(RequestSession):
             "ou": desk.update,
             "ox_multi": desk.multi,
             "calc": self._calc,
-            "fon": lambda account, _: desk.refuse_funding(account, "fon-req"),
-            "foc": lambda account, _: desk.refuse_funding(account, "foc-req"),
+            "fon": venue.funding.submit,
+            "foc": venue.funding.cancel,
         }
 
     # -- frames out -------------------------------------------------------------------------
@@ -396,8 +399,9 @@ class ExchangeSession(RequestSession):
             orders = [o for o in account.orders.values() if self._allowed(("trading", o.symbol))]
             self._send_account("os", [order.wire() for order in orders])
         if self._wants("funding"):
-            for kind in ("fos", "fcs", "fls"):
-                self._send_account(kind, [])
+            funding = account.funding
+            for kind, items in (("fos", funding.offers), ("fcs", funding.credits), ("fls", funding.loans)):
+                self._send_account(kind, [item.wire() for item in items.values() if self._allowed(("funding", item.symbol))])
         self.deliver_account(figures.balance_message(account))
 
     def _wants(self, topic: str) -> bool:
@@ -430,7 +434,7 @@ class ExchangeSession(RequestSession):
         handler = self._inputs.get(operation)
         if handler is None:
             self._refuse("INPUT_UNKNOWN", op=operation[:40])
-        elif operation in ORDER_INPUTS and not isinstance(payload, dict):
+        elif operation in PAYLOAD_OBJECTS and not isinstance(payload, dict):
             self._refuse("INPUT_PAYLOAD", op=operation)
         else:
             handler(self.account, payload)

@@ -128,7 +128,7 @@ class OrderDesk:
         self._accounts = accounts
         self._counters = counters
         self._clock = clock
-        self.figures = AccountFigures(instruments, market)
+        self.figures = AccountFigures(instruments, market, clock)
         """Account figures at the market's prices (wallet, position, balance messages)."""
         self._stops: dict[str, list[tuple[Account, Order]]] = {symbol: [] for symbol in instruments}
         self._triggered: deque[tuple[Account, Order]] = deque()
@@ -141,6 +141,19 @@ class OrderDesk:
 
     def _emit(self, account: Account, kind: str, data: Any, topic: Topic) -> None:
         self.outbox.append((account, AccountMessage(kind, data, topic)))
+
+    def emit(self, account: Account, kind: str, data: Any, topic: Topic) -> None:
+        """Queue ``[0, kind, data]`` for ``account`` (the funding desk shares this outbox, so
+        every account message goes out in the order it was made)."""
+        self._emit(account, kind, data, topic)
+
+    def notify(self, account: Account, request: str, info: Any, status: str, message: str) -> None:
+        """Queue an ``n`` notification ``[MTS, request, null, null, info, null, status, message]``."""
+        self._notify(account, request, info, status, message)
+
+    def wallet_update(self, account: Account, wallet_type: str, currency: str) -> None:
+        """Queue the ``wu`` of one wallet (and a ``bu`` at the next flush)."""
+        self._wallet_update(account, wallet_type, currency)
 
     def _order_message(self, account: Account, kind: str, order: Order) -> None:
         self._emit(account, kind, order.wire(), ("trading", order.symbol))
@@ -315,11 +328,6 @@ class OrderDesk:
             else:
                 self.outbox.extend((account, message) for message in messages)
         return unknown
-
-    def refuse_funding(self, account: Account, request: str) -> None:
-        """``fon``/``foc``: answer ``fon-req``/``foc-req`` ERROR, as funding offers of clients
-        are not supported (the funding book is simulated only)."""
-        self._notify(account, request, None, "ERROR", "Funding offers are not supported by the local exchange.")
 
     def cancel_all(self, account: Account) -> None:
         """Cancel every open order of ``account`` (dead man's switch), with ``oc`` for each."""

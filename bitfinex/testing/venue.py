@@ -1,12 +1,12 @@
 """The exchange core without I/O: markets, accounts, subscriptions, and who gets what.
 
 A :class:`Venue` owns the clock, the seeded random sources, the matching engine's books, the
-market simulation, the public channels and the accounts. Connections talk to it through two
-small interfaces: a :class:`PublicSink` receives channel updates, an :class:`AccountSink`
-receives account messages. After every change (a client message, a simulation tick, a test
-helper) the caller runs :meth:`Venue.flush`, which delivers account messages first, then the
-public updates of every live channel, in a fixed order, so a seed and a sequence of actions
-always give the same frames.
+market simulation, the order desk and the funding desk, the public channels and the accounts.
+Connections talk to it through two small interfaces: a :class:`PublicSink` receives channel
+updates, an :class:`AccountSink` receives account messages. After every change (a client
+message, a simulation tick, a test helper) the caller runs :meth:`Venue.flush`, which delivers
+account messages first, then the public updates of every live channel, in a fixed order, so a
+seed and a sequence of actions always give the same frames.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from bitfinex.testing.channels import (
     open_channel,
 )
 from bitfinex.testing.engine import BookOrder, MatchingBook
+from bitfinex.testing.funding import FundingDesk
 from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument, currencies
 from bitfinex.testing.market import (
     Action,
@@ -125,14 +126,25 @@ class Venue:
         for symbol, instrument in self.instruments.items():
             history = random.Random(f"{seed}:history:{symbol}")
             trades, series = synthesize_history(instrument, now, history, counters.trades, f"{seed}:backfill")
-            self.market[symbol] = MarketData(instrument, series)
-            self.market[symbol].tape.extend(trades)
+            self.market[symbol] = MarketData(instrument, series, backfill_seed=f"{seed}:backfill")
+            self.market[symbol].load(trades)
             self.books[symbol] = MatchingBook(symbol)
             for action in self.simulator.opening_liquidity(symbol, self.books[symbol]):
                 self._apply(symbol, action)
         self._renderers = {symbol: BookRenderer(self.instruments[symbol], book) for symbol, book in self.books.items()}
         self.accounts: dict[str, Account] = {}
         self.desk = OrderDesk(self.instruments, self.books, self.market, self.accounts, counters, self.clock)
+        self.funding = FundingDesk(
+            self.instruments,
+            self.books,
+            self.market,
+            self.accounts,
+            self.desk,
+            self.clock,
+            random.Random(f"{seed}:funding-ids"),
+            counters.trades,
+        )
+        """Funding offers, credits, loans and interest (:mod:`bitfinex.testing.funding`)."""
         self._channels: dict[ChannelSpec, PublicChannel] = {}
         self._subscribers: dict[ChannelSpec, list[tuple[PublicSink, int]]] = {}
         self._account_sinks: dict[str, list[AccountSink]] = {}
@@ -161,13 +173,15 @@ class Venue:
 
         :param balances: starting balances by ``(wallet_type, currency)``, e.g.
             ``{("exchange", "USD"): "5000"}``; by default funded exchange and margin wallets in
-            every listed currency (:func:`~bitfinex.testing.accounts.default_balances`).
+            every listed currency and a funding wallet per funding currency
+            (:func:`~bitfinex.testing.accounts.default_balances`).
         :raises ValueError: if the key exists or a balance is not a number.
         """
         if api_key in self.accounts:
             raise ValueError(f"an account with key {api_key!r} exists already")
         if balances is None:
-            start = default_balances(currencies(tuple(self.instruments.values())))
+            listed = tuple(self.instruments.values())
+            start = default_balances(currencies(listed), tuple(i.base for i in listed if i.is_funding))
         else:
             start = {}
             for key, value in balances.items():
@@ -229,19 +243,46 @@ class Venue:
     def simulate_order(self, symbol: str, amount: Decimal, price: Optional[Decimal] = None) -> list[PublicTrade]:
         """Let a simulated participant trade now, and publish.
 
-        :param amount: signed: ``> 0`` buys.
+        :param amount: signed: ``> 0`` buys (funding symbols: see :meth:`simulate_funding`,
+            whose signs are Bitfinex's; here ``> 0`` borrows, as the engine signs bids).
         :param price: a limit; the part that does not fill at once rests in the book. ``None``
             sends a market order.
         :returns: the trades it made.
         """
+        if self.instruments[symbol].is_funding:
+            return self.simulate_funding(symbol, -amount, price)
         data = self.market[symbol]
         before = len(data.new_trades)
         book = self.books[symbol]
         self.desk.fill_simulated(symbol, amount, price)
         left = amount - sum((trade.amount for trade in data.new_trades[before:]), Decimal(0))
         if price is not None and left:
-            periods = self.instruments[symbol].funding_periods
-            book.rest(BookOrder(next(self._counters.orders), price, left, period=periods[0] if periods else 0))
+            book.rest(BookOrder(next(self._counters.orders), price, left))
+        trades = data.new_trades[before:]
+        self.flush()
+        return trades
+
+    def simulate_funding(
+        self, symbol: str, amount: Decimal, rate: Optional[Decimal] = None, period: Optional[int] = None
+    ) -> list[PublicTrade]:
+        """Let a simulated lender (``amount > 0``) or borrower (``amount < 0``) act now in the
+        funding market of ``symbol``, and publish.
+
+        A borrower takes lend offers (client offers included) at rates up to ``rate`` and of at
+        least ``period`` days; a lender takes borrower bids at rates from ``rate`` and of at
+        most ``period`` days. With a ``rate``, the part that does not match rests in the book
+        (for ``period`` days, by default the currency's shortest simulated period).
+
+        :returns: the funding trades it made.
+        """
+        data = self.market[symbol]
+        before = len(data.new_trades)
+        engine_amount = -amount
+        fills = self.funding.fill_simulated(symbol, engine_amount, rate, period)
+        left = engine_amount - sum((fill.amount for fill in fills), Decimal(0))
+        if rate is not None and left:
+            days = period or self.instruments[symbol].funding_periods[0]
+            self.books[symbol].rest(BookOrder(next(self._counters.orders), rate, left, period=days))
         trades = data.new_trades[before:]
         self.flush()
         return trades
@@ -253,14 +294,18 @@ class Venue:
                 book.rest(BookOrder(next(self._counters.orders), action.price, action.amount, period=action.period))
         elif isinstance(action, CancelLiquidity):
             book.remove(action.order_id)
+        elif self.instruments[symbol].is_funding:
+            self.funding.fill_simulated(symbol, action.amount)
         else:
             self.desk.fill_simulated(symbol, action.amount, None)
 
     # -- publication ------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Run triggered stops, then deliver account messages and public updates."""
+        """Run triggered stops and the funding market's clock (FRR offers, interest, contracts
+        that end), then deliver account messages and public updates."""
         self.desk.run_triggered()
+        self.funding.advance(self.now())
         outbox, self.desk.outbox = self.desk.outbox, []
         for account, message in outbox:
             self._deliver(account, message)
