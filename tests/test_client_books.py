@@ -155,3 +155,25 @@ def test_maintained_must_be_a_bool(bitfinex_exchange, make_client, bad):
     client, _ = make_client()
     with pytest.raises(TypeError, match="maintained"):
         client.subscribe_to_orderbook("BTCUSD", "P0", print, **bad)
+
+
+def test_a_funding_book_whose_checksum_differs_is_still_handed_over_and_the_difference_logged_once(caplog):
+    statuses = Recorder()
+    session = make_session(statuses)
+    spec = subs.book("fUSD", "P0")
+    books = Recorder()
+    session.subscribe_book(spec, lambda book: books.append((book.valid, book.bids(1))))
+    connection = session.public[0]
+    wire = Wire()
+    connection.opened(wire)
+    subscribed(connection, wire, spec, 9)
+    connection.received(b"[9,[[0.0002,30,2,-1500],[0.0003,2,1,800]]]")
+    with caplog.at_level("DEBUG", logger="bitfinex"):
+        connection.received(b'[9,"cs",12345]')
+        connection.received(b"[9,[0.0002,30,3,-1600]]")
+        connection.received(b'[9,"cs",12345]')
+    assert len(books) == 3 and all(valid for valid, _ in books)  # snapshot, then after each cs
+    assert [e.kind for e in statuses if e.kind == st.CHECKSUM_MISMATCH] == []
+    infos = [r for r in caplog.records if r.levelname == "INFO" and "not enforced" in r.getMessage()]
+    assert len(infos) == 1
+    assert [m for m in wire.sent if isinstance(m, dict) and m.get("event") == "unsubscribe"] == []

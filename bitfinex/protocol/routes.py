@@ -74,7 +74,10 @@ def book_route(
     """Return the route of a maintained book.
 
     Frames go through ``feed``; ``callback`` gets the book after its snapshot and after each
-    checksum that verified it, so it never sees a book that failed one. A failed checksum or an
+    checksum that verified it, so it never sees a book that failed one. Funding books are the
+    exception: their checksum is not enforced (see :class:`~bitfinex.protocol.bookfeed.BookFeed`),
+    so after a ``cs`` frame that differs the callback gets the book too, and the first
+    difference of a subscription is logged at INFO. A failed checksum or an
     unreadable entry goes to ``broken`` (which resubscribes to rebuild the book).
 
     :param prepare: turns each frame into what the book reads before it is checked and fed
@@ -87,7 +90,10 @@ def book_route(
     verified = FeedKind.CHECKSUM_OK
     tolerated = FeedKind.CHECKSUM_MISMATCH_IGNORED
 
+    differed = False
+
     def route(msg: list[Any]) -> None:
+        nonlocal differed
         if prepare is not None:
             msg = prepare(msg)
         validate(msg)
@@ -98,6 +104,12 @@ def book_route(
         elif result.resubscribe_needed:
             broken(result)
         elif kind is tolerated:
-            log.debug("%s: funding book checksum differs (not enforced): %s", source, result)
+            if not differed:
+                differed = True
+                log.info("%s: a funding book checksum differs from Bitfinex's; funding checksums are not "
+                         "enforced (no client is known to match them): %s", source, result)
+            else:
+                log.debug("%s: funding book checksum differs (not enforced): %s", source, result)
+            run(callback, book, source)
 
     return route
