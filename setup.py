@@ -6,6 +6,14 @@ from setuptools import find_packages, setup
 
 HERE = Path(__file__).parent
 
+DOCS = [
+    "sphinx>=7.2,<9",
+    "sphinx-autodoc-typehints>=2.0,<3.6",  # 3.6 needs Sphinx 9, and warns of its deprecations there
+    "furo>=2024.1",
+    "sphinx-copybutton>=0.5",
+]
+"""What the docs build with: Sphinx, furo, copy buttons, type hints as users write them."""
+
 setup(
     name="bitfinex-wss",
     version="1.0.0",
@@ -39,9 +47,10 @@ setup(
             "psutil>=5.9",
             "orjson>=3.9",  # the fast decoder most users run; bench smoke runs json rows without it
             "bitfinex-api-py==4.0.0",  # the official client, driven against the local exchange
-            "sphinx>=7.2",  # the docs' examples are checked against what Sphinx renders
+            *DOCS,  # the docs' examples are checked against what Sphinx renders
         ],
-        "dev": ["sphinx>=7.2", "ruff>=0.5", "mypy>=1.10", "pytest>=7.4"],
+        "docs": DOCS,
+        "dev": [*DOCS, "ruff>=0.5", "mypy>=1.10", "pytest>=7.4"],
     },
     entry_points={
         "console_scripts": ["bitfinex-wss = bitfinex.__main__:main"],

@@ -73,6 +73,7 @@ FAILURE_KINDS = {"auth_failed", "subscription_failed", "order_not_sent", "callba
 
 AUTO_DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\. (?P<kind>auto\w+):: (?P<name>\S+)\s*$")
 MANUAL_DIRECTIVE = re.compile(r"^(?P<indent>\s*)\.\. (?:py:)?(?P<kind>attribute|function|data|method|class):: (?P<name>[\w.]+)")
+CURRENT_MODULE = re.compile(r"^\.\. (?:py:)?(?:currentmodule|module):: (?P<name>\S+)\s*$")
 CODE_BLOCK = re.compile(r"^(?P<indent>\s*)\.\. code-block:: (?P<language>\S+)\s*$")
 OPTION = re.compile(r"^\s*:(?P<name>[\w-]+):(?P<value>.*)$")
 
@@ -142,24 +143,36 @@ def literal_blocks(
 
 def directives(text: str) -> tuple[list[Directive], list[tuple[int, str]]]:
     """The object directives of a page, with names made absolute, and per line the object whose
-    directive body encloses it (``(-1, "")`` for none)."""
+    directive body encloses it (``(-1, "")`` for none).
+
+    Names resolve as Sphinx resolves them: inside a class's body, relative to the class; at the
+    top, as given when that names an object, else relative to the current module (set by
+    ``currentmodule`` and ``automodule``)."""
     found: list[Directive] = []
     stack: list[Directive] = []
     owners: list[tuple[int, str]] = []
+    module = ""
     lines = text.splitlines()
     for number, line in enumerate(lines):
         if line.strip():
             while stack and _indent(line) <= stack[-1].indent:
                 stack.pop()
+        current = CURRENT_MODULE.match(line)
+        if current:
+            module = current.group("name")
         match = AUTO_DIRECTIVE.match(line) or MANUAL_DIRECTIVE.match(line)
         if match:
             kind = match.group("kind")
             name = match.group("name")
             options = _options(lines, number)
+            if kind == "automodule":
+                module = name
             if "module" in options:
                 name = f"{options['module']}.{name}"
             elif "." not in name and stack:
                 name = f"{stack[-1].name}.{name}"
+            elif module and not stack and not _resolves(name):
+                name = f"{module}.{name}"
             directive = Directive(kind, name, len(match.group("indent")), options)
             found.append(directive)
             stack.append(directive)
@@ -182,6 +195,15 @@ def _options(lines: list[str], number: int) -> dict[str, str]:
             break
         index += 1
     return options
+
+
+def _resolves(name: str) -> bool:
+    """Whether a dotted name designates an object as it stands (a module path included)."""
+    try:
+        resolve(name)
+    except (ImportError, AttributeError):
+        return False
+    return True
 
 
 def resolve(name: str) -> Any:
