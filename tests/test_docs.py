@@ -599,3 +599,20 @@ def test_fragment_examples_run(block: Block, accounts: Accounts, workdir: Path, 
             client.stop()
     failures = [e.describe() for c in TrackedClient.made for e in c.statuses.items if e.kind in FAILURE_KINDS]
     assert failures == []
+
+
+CODE_WIDTH = 88
+"""Characters of a code line that show whole at a 1280 px window (docs/_static/wide-code.css);
+``text`` blocks (program output, printed as it comes) wrap instead."""
+
+
+def test_code_fits_the_page() -> None:
+    """Code a reader copies is never clipped behind a scrollbar."""
+    too_wide = [
+        f"{block.where}: {line}"
+        for block in DOCUMENTATION.blocks
+        if block.language != "text"
+        for line in block.text.splitlines()
+        if len(line) > CODE_WIDTH
+    ]
+    assert not too_wide, "\n".join(too_wide)
