@@ -1,4 +1,4 @@
-"""``python -m bitfinex demo``: the seed's quickstart against a local exchange, narrated.
+"""``python -m bitfinex demo``: the original library's quickstart against a local exchange, narrated.
 
 It starts a :class:`~bitfinex.testing.LocalExchange` on a free loopback port and runs the
 quickstart's flow through :class:`~bitfinex.WssClient`: authenticate, candles for BTCUSD 1m and

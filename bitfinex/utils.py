@@ -1,4 +1,4 @@
-"""Helpers the seed library offered as ``bitfinex.utils``."""
+"""Helpers the original library offered as ``bitfinex.utils``."""
 
 from __future__ import annotations
 

@@ -616,3 +616,20 @@ def test_code_fits_the_page() -> None:
         if len(line) > CODE_WIDTH
     ]
     assert not too_wide, "\n".join(too_wide)
+
+
+SEED_JARGON = re.compile(r"\bseed(?:'s| API| library| documents)\b", re.IGNORECASE)
+"""The team's old name for the original library ("the seed's nonce scale"); the simulation's
+``seed=`` parameter is a real seed and stays."""
+
+
+def test_the_docs_speak_of_the_original_library_not_the_seed() -> None:
+    sources = [*DOCS.rglob("*.rst"), *(ROOT / "bitfinex").rglob("*.py"), ROOT / "README.md"]
+    jargon = [
+        f"{path.relative_to(ROOT)}:{number}: {line.strip()}"
+        for path in sources
+        if "_build" not in path.parts
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if SEED_JARGON.search(line)
+    ]
+    assert not jargon, "\n".join(jargon)

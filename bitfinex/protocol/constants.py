@@ -119,7 +119,7 @@ follows it (VAR) or is fixed when matched (FIX)."""
 
 CANDLE_TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "3h", "6h", "12h", "1D", "1W", "14D", "1M")
 CANDLE_TIMEFRAME_ALIASES = {"7D": "1W"}
-"""Old names the seed API accepts, mapped to the protocol's."""
+"""Old names the original API accepts, mapped to the protocol's."""
 
 BOOK_PRECISIONS = ("P0", "P1", "P2", "P3", "P4", "R0")
 BOOK_FREQUENCIES = ("F0", "F1")

@@ -1,6 +1,6 @@
 """Client order ids (cids): millisecond timestamps, unique per client.
 
-The seed documents a cid as "a mts date stamp of when the order was created". Bitfinex only
+The original API reference documents a cid as "a mts date stamp of when the order was created". Bitfinex only
 requires a cid to be unique per UTC day for an account, but two orders created in the same
 millisecond would collide; :class:`CidGenerator` moves the second one a millisecond on instead.
 """

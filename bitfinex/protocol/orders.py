@@ -66,7 +66,7 @@ def order_type(value: object) -> str:
 
 
 def order_flags(flags: Optional[Iterable[int] | int], hidden: object = 0) -> int:
-    """Combine the seed's ``flags`` list and ``hidden`` switch into the ``flags`` integer.
+    """Combine the original library's ``flags`` list and ``hidden`` switch into the ``flags`` integer.
 
     Flags are combined bitwise, so naming a flag twice does not turn it into another flag;
     ``hidden`` true adds HIDDEN (64) instead of sending a stray ``hidden`` field.
@@ -230,7 +230,7 @@ def cancel_payload(
 
 
 def update_payload(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """Build the payload of an ``ou`` (update) input from the seed's ``**order_settings``.
+    """Build the payload of an ``ou`` (update) input from the original library's ``**order_settings``.
 
     ``id`` is required; only the protocol's fields are accepted; amounts and prices become
     decimal strings.
@@ -447,9 +447,9 @@ def multi_messages(operations: Sequence[Operation]) -> list[list[Any]]:
 
 
 def calc_requests(calculations: Sequence[Any]) -> list[str]:
-    """Flatten the seed's ``calc(*calculations)`` arguments into checked request names.
+    """Flatten the original library's ``calc(*calculations)`` arguments into checked request names.
 
-    Accepts names as separate arguments or lists of names (the seed's examples pass a list).
+    Accepts names as separate arguments or lists of names (the original library's examples pass a list).
 
     :raises ValueError: for an unknown name or more than 30 names.
     """

@@ -27,7 +27,7 @@ Positions come from the frame's structure, not its length: the payload of a publ
 a channel-0 frame is ``msg[1:3]`` (``msg[1:2]`` for ``"hb"``), and every integer after the
 payload is a sequence number.
 
-Callbacks should see frames in the shape they have without ``SEQ_ALL``, so the seed's contract
+Callbacks should see frames in the shape they have without ``SEQ_ALL``, so the original library's contract
 holds whatever the flags: ``check(msg, strip=True)`` removes
 the trailing numbers from the frame in place, after reading them.
 """

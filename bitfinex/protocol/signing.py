@@ -96,12 +96,12 @@ class NonceGenerator:
     """Nonces that strictly increase, within a process and across restarts.
 
     Each nonce is the largest of: the current time in microseconds (what the official clients
-    send), the current time in seconds times ``multiplier`` rounded up (what the seed library
+    send), the current time in seconds times ``multiplier`` rounded up (what the original library
     sent), and the previous nonce plus one. So switching from either client to this one with the
     same key never fails with "nonce: small", and a restarted process starts above its last run
     as long as the wall clock does not go back.
 
-    :param multiplier: the seed's ``nonce_multiplier``; a multiplier that would push nonces past
+    :param multiplier: the original library's ``nonce_multiplier``; a multiplier that would push nonces past
         9007199254740991 raises :class:`ValueError`.
     :param wall_ns: the wall clock in nanoseconds since the epoch; injectable for tests.
     """

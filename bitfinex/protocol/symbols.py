@@ -2,7 +2,7 @@
 
 Bitfinex writes symbols in upper case after a one-letter prefix: ``t`` for a trading pair
 (``tBTCUSD``, ``tTESTBTC:TESTUSD``, ``tBTCF0:USTF0``), ``f`` for a funding currency (``fUSD``).
-The seed library also took bare symbols, in any case: ``"BTCUSD"`` and ``"btcusd"`` mean
+The original library also took bare symbols, in any case: ``"BTCUSD"`` and ``"btcusd"`` mean
 ``"tBTCUSD"``, and a bare three-letter currency (``"USD"``) is the funding symbol ``"fUSD"``.
 A symbol that cannot be read unambiguously is refused with a :exc:`ValueError` that names the
 argument and says what to write, never rewritten into another symbol:
@@ -89,7 +89,7 @@ def is_derivative(symbol: str) -> bool:
 
 
 def normalize_timeframe(timeframe: object) -> str:
-    """Return the protocol's candle timeframe (the seed's ``"7D"`` is the protocol's ``"1W"``).
+    """Return the protocol's candle timeframe (the original library's ``"7D"`` is the protocol's ``"1W"``).
 
     :raises ValueError: for a timeframe Bitfinex does not have.
     """
