@@ -178,7 +178,7 @@ def test_snapshots_replace_and_updates_patch_every_part_of_the_account(m: Mirror
     wallet = ["exchange", "USD", 1000, 0, 900, None, None]
     position = ["tBTCUSD", "ACTIVE", 0.5, 30_000, 0, 0, 10, 0.1, 25_000, 5, None, 42, MTS, MTS, None, 0, None, 3000, 300, None]
     offer = [55, "fUSD", MTS, MTS, 100, 100, "LIMIT", None, None, 0, "ACTIVE", None, None, None, 0.0002, 2, 0, 0, None, 0, None]
-    credit = [66, "fUSD", 1, MTS, MTS, 350, 0, "ACTIVE", None, None, None, 0.0002, 30, MTS, MTS, 0, 0, None, 0, None, 0,
+    credit = [66, "fUSD", 1, MTS, MTS, 350, 0, "ACTIVE", "FIXED", None, None, 0.0002, 30, MTS, MTS, 0, 0, None, 0, None, 0,
               "tBTCUSD"]
     m.connect([("ps", [position]), ("ws", [wallet, ["margin", "USD", 50, 0, None, None, None]]),
                ("os", [order(1, 123, 1, 1), order(2, None, 1, 1)]), ("fos", [offer]), ("fcs", [credit]), ("fls", [credit[:21]])])
@@ -188,7 +188,7 @@ def test_snapshots_replace_and_updates_patch_every_part_of_the_account(m: Mirror
     assert s.positions["tBTCUSD"].id == 42 and s.positions["tBTCUSD"].collateral_min == 300
     assert (s.balance.aum, s.balance.aum_net) == (1e6, 1.1e6)
     assert s.funding_offers[55].rate == 0.0002 and s.funding_credits[66].position_pair == "tBTCUSD"
-    assert s.funding_loans[66].side == 1
+    assert s.funding_loans[66].side == 1 and s.funding_credits[66].rate_type == "FIXED"
     assert s.order_by_cid(123, "2023-11-14") is s.orders[1] and s.order_by_cid(123) is s.orders[1]
     assert list(s.orders_by_cid) == [(123, "2023-11-14")]
 

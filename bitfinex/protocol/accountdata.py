@@ -302,6 +302,7 @@ class FundingLoan(AccountRecord):
     amount: Field[float] = Field(_C["amount"], "The amount.")
     flags: Field[Any] = Field(_C["flags"], "Flags.")
     status: Field[str] = Field(_C["status"], "``ACTIVE``...")
+    rate_type: Field[str] = Field(_C["rate_type"], "``FIXED``, or ``VAR`` for FRR funding.")
     rate: Field[float] = Field(_C["rate"], "The daily rate.")
     period: Field[int] = Field(_C["period"], "Days.")
     mts_opening: Field[int] = Field(_C["mts_opening"], "When the funding opened, ms.")

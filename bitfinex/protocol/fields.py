@@ -139,6 +139,7 @@ FUNDING_CREDIT_FIELDS: Mapping[str, int] = {
     "amount": 5,
     "flags": 6,
     "status": 7,
+    "rate_type": 8,
     "rate": 11,
     "period": 12,
     "mts_opening": 13,
@@ -151,7 +152,9 @@ FUNDING_CREDIT_FIELDS: Mapping[str, int] = {
     "position_pair": 21,
 }
 """Funding credit (``fcs``/``fcn``/``fcu``/``fcc``: funds lent, used in a position) field name →
-index (docs ws-auth-funding-credits). SIDE is 1 (lender), 0 (both) or -1 (borrower)."""
+index (docs ws-auth-funding-credits). SIDE is 1 (lender), 0 (both) or -1 (borrower). The docs
+call index 8 a placeholder; live frames carry RATE_TYPE there (``"FIXED"``, ``"VAR"``: an ``fcn``
+quoted in bitfinex-api-node's ws2 tests, and the REST credits of rest-auth-funding-credits)."""
 
 FUNDING_LOAN_FIELDS: Mapping[str, int] = {
     name: index for name, index in FUNDING_CREDIT_FIELDS.items() if name != "position_pair"
