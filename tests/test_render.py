@@ -6,7 +6,7 @@ import collections
 from typing import Any, NamedTuple
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bitfinex.protocol.render import ELLIPSIS, render
@@ -89,6 +89,8 @@ def test_a_value_that_fits_renders_as_repr(value):
 
 @pytest.mark.slow  # a property test: hundreds of generated examples
 @given(JSONISH, st.integers(1, 80))
+@example([(None,), ("0000'",)], 12)  # a prefix without the quote repr chose for the whole
+@example(["a'b\"c" * 3], 6)
 @settings(max_examples=500)
 def test_a_value_that_does_not_fit_is_cut_with_an_ellipsis(value, limit):
     expected = repr(value)

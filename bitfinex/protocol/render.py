@@ -112,7 +112,7 @@ def _scalar_text(value: Any, room: int) -> Optional[str]:
     if kind is float or kind is bool or value is None:
         return repr(value)
     if kind is str or kind is bytes or kind is bytearray:
-        return repr(value[: room + 1]) if len(value) > room else repr(value)
+        return _text_repr(value, kind, room)
     if kind is int:
         bits = value.bit_length()
         return repr(value) if bits <= _BIG_INT_BITS else f"<int of {bits} bits>"
@@ -121,11 +121,28 @@ def _scalar_text(value: Any, room: int) -> Optional[str]:
     base = _builtin_base(kind)
     if base is None:
         return _own_repr(value, room)
-    if base is str:
-        return repr(str.__getitem__(value, slice(0, room + 1)))
-    if base is bytes:
-        return repr(bytes.__getitem__(value, slice(0, room + 1)))
+    if base is str or base is bytes:
+        return _text_repr(value, base, room)
     return None
+
+
+def _text_repr(value: Any, kind: type, room: int) -> str:
+    """``repr`` of a str, bytes or bytearray, of its first ``room + 1`` characters if it is
+    longer, quoted as ``repr`` quotes the whole: in double quotes when it holds a single quote
+    and no double quote (a prefix alone may not)."""
+    if len(value) <= room:
+        return repr(value)
+    single, double = ("'", '"') if kind is str else (b"'", b'"')
+    quote = '"' if kind.__contains__(value, single) and not kind.__contains__(value, double) else "'"
+    text = repr(kind.__getitem__(value, slice(0, room + 1)))
+    end = len(text) - (2 if kind is bytearray else 1)  # the closing quote
+    start = text.index(text[end])  # the opening one: the first quote of the text
+    if text[start] == quote:
+        return text
+    body = text[start + 1 : end]
+    if quote == "'":  # the prefix was in double quotes: it holds single quotes, which need escaping
+        body = body.replace("'", "\\'")
+    return f"{text[:start]}{quote}{body}{quote}{text[end + 1 :]}"
 
 
 def _open(value: Any, on_stack: set[int], room: int) -> tuple[str, Optional[_Frame]]:
