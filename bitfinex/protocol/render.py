@@ -126,7 +126,7 @@ def _scalar_text(value: Any, room: int) -> Optional[str]:
     return None
 
 
-def _text_repr(value: Any, kind: type, room: int) -> str:
+def _text_repr(value: Any, kind: Any, room: int) -> str:
     """``repr`` of a str, bytes or bytearray, of its first ``room + 1`` characters if it is
     longer, quoted as ``repr`` quotes the whole: in double quotes when it holds a single quote
     and no double quote (a prefix alone may not)."""
