@@ -29,6 +29,8 @@ EXPECTED = {
     "funding_offer.py": ["FRR: ", "status: SUCCESS - Submitting funding offer of 150.0 USD at ", "offer: ", " ACTIVE at ",
                          "cancel: SUCCESS", "cancelled: CANCELED"],
     "calc.py": ["[0, 'miu', ['sym', 'tBTCUSD'", "[0, 'fiu', ['sym', 'fUSD'", "[0, 'wu', ['exchange', 'USD'"],
+    "derivatives_status.py": ["'key': 'deriv:tBTCF0:USTF0'", "'key': 'liq:global'", "mark price ", "long 0.001 @ ",
+                              ", liquidation price ", "closed: tBTCF0:USTF0 CLOSED"],
     "ping.py": ["pinged: ", "account: {'event': 'pong'", "ticker: {'event': 'pong'"],
     "order_lifecycle.py": ["queued -> written", "accepted -> active", "active -> partially_filled", "fee -0.0002 BTC",
                            "filled so far: 0.2 of 0.5", "amended: now 0.3 @", "partially_filled -> canceled CANCELED was: "

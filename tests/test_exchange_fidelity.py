@@ -90,7 +90,7 @@ def test_every_row_of_the_error_table_is_sent_or_says_why_not(bitfinex_exchange,
     check("PREC_INVALID", plain, lambda: plain.send({"event": "subscribe", "channel": "book", "symbol": "tBTCUSD", "prec": "P9"}))
     check("LEN_INVALID", plain, lambda: plain.send({"event": "subscribe", "channel": "book", "symbol": "tBTCUSD", "len": "30"}))
     check("UNKNOWN_CHANNEL", plain, lambda: plain.send({"event": "subscribe", "channel": "weather"}))
-    check("STATUS_NOT_EMULATED", plain, lambda: plain.send({"event": "subscribe", "channel": "status", "key": "liq:global"}))
+    check("KEY_INVALID", plain, lambda: plain.send({"event": "subscribe", "channel": "status", "key": "deriv:tNOPE:USTF0"}))
     check("UNSUBSCRIBE_INVALID", plain, lambda: plain.send({"event": "unsubscribe", "chanId": 123456}))
     for symbol in ("tBTCUSD", "tETHUSD", "tLTCUSD"):
         plain.subscribe(channel="ticker", symbol=symbol)

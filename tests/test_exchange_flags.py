@@ -477,12 +477,15 @@ def test_meta_protect_selfmatch_is_refused_and_malformed_meta_too(trader):
         assert note[6:] == ["ERROR", "meta: invalid"]
 
 
-def test_lev_is_accepted_without_effect_when_valid_and_refused_otherwise(bitfinex_exchange, trader):
+@pytest.mark.bitfinex_exchange(instruments=[BTCUSD, *(i for i in DEFAULT_INSTRUMENTS if i.underlying == "tBTCUSD")])
+def test_lev_is_refused_on_spot_pairs_and_out_of_range(bitfinex_exchange, trader):
     note, frames = trader.submit(type="LIMIT", symbol="tBTCUSD", amount="0.01", price="1000", lev=5)
-    assert note[6] == "SUCCESS" and events(frames, "on")
+    assert note[6:] == ["ERROR", "lev: invalid (derivative orders only)"] and not events(frames, "on")
     for lev in (0, 101, "5", 1.5, True):
-        note, _ = trader.submit(type="LIMIT", symbol="tBTCUSD", amount="0.01", price="1000", lev=lev)
+        note, _ = trader.submit(type="LIMIT", symbol="tBTCF0:USTF0", amount="0.01", price="1000", lev=lev)
         assert note[6:] == ["ERROR", "lev: invalid"], lev
+    note, frames = trader.submit(type="LIMIT", symbol="tBTCF0:USTF0", amount="0.01", price="1000", lev=5)
+    assert note[6] == "SUCCESS" and events(frames, "on")[0][31] == {"lev": 5, "$F33": 5}
     order_id = bitfinex_exchange.account_state().orders[0][0]
     assert notification(trader.send("ou", {"id": order_id, "lev": 200}), "ou-req")[6:] == ["ERROR", "lev: invalid"]
 

@@ -282,7 +282,7 @@ def test_hostile_clients_get_bitfinex_answers_and_leave_nothing_behind(exchange,
     for payload, code in ((b"", 10020), (b"{", 10020), (b"\xef\xbb\xbf{}", 10020), ('"x"', 10020), ("null", 10020),
                           ('{"event":"subscribe","channel":"ticker","symbol":"\\ud800"}', 10020), ("{}", 10000),
                           ('{"event":"subscribe"}', 10302),
-                          ('{"event":"subscribe","channel":"status","key":"liq:global"}', 10300),
+                          ('{"event":"subscribe","channel":"status","key":"liq:local"}', 10300),
                           ('{"event":"subscribe","channel":"candles","key":"trade:1m:fUSD:p' + "9" * 5000 + '"}', 10300),
                           ('{"event":"unsubscribe","chanId":1e3}', 10400), ("[]", 10020), ('[0,"on"]', 10100)):
         refused(payload, code)

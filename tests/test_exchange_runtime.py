@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from twisted.internet.error import CannotListenError
 
 from bitfinex.protocol.constants import ConfFlag
 from bitfinex.protocol.signing import Secret, auth_message
@@ -44,8 +45,11 @@ def scripted_session(client_reactor, seed: int) -> list[bytes]:
             {"channel": "trades", "symbol": "tBTCUSD"},
             {"channel": "ticker", "symbol": "tETHUSD"},
             {"channel": "candles", "key": "trade:1m:tBTCUSD"},
+            {"channel": "status", "key": "deriv:tBTCF0:USTF0"},
         ):
             client.subscribe(**request)
+        client.send({"event": "subscribe", "channel": "status", "key": "liq:global"})  # no snapshot
+        client.wait_event("subscribed", key="liq:global")
         client.send(auth_message(KEY, Secret(SECRET), 1_700_000_000_000_000))
         client.wait_for(is_account("bu"))
         for step in range(6):
@@ -87,6 +91,29 @@ def test_start_and_stop_are_idempotent_and_stop_closes_clients(connect):
     with pytest.raises(RuntimeError):
         exchange.start()
     assert not any(t.name == "bitfinex-local-exchange" for t in threading.enumerate())
+
+
+def test_a_start_that_cannot_listen_takes_down_what_it_set_up():
+    with LocalExchange(tick_interval=None, heartbeat_interval=None) as taken:
+        threads = {t.ident for t in threading.enumerate()}
+        for tls in (False, True):
+            blocked = LocalExchange(port=taken.port, tls=tls, tick_interval=None, heartbeat_interval=None)
+            with pytest.raises(CannotListenError):
+                blocked.start()
+            assert {t.ident for t in threading.enumerate()} == threads  # its reactor thread stopped and joined
+            assert blocked.ca_path is None or not blocked.ca_path.exists()  # its certificates removed
+            with pytest.raises(RuntimeError, match="create a new one"):
+                blocked.start()
+            assert blocked.stop() is None  # harmless
+        assert taken.connection_count == 0  # the running one is untouched
+
+
+@pytest.mark.parametrize("name", ["heartbeat_interval", "tick_interval"])
+@pytest.mark.parametrize("value", [0, -1, -0.25, float("nan"), float("inf"), True, "1"])
+def test_intervals_must_be_positive_numbers_and_the_error_names_them(name, value):
+    with pytest.raises(ValueError, match=name):
+        LocalExchange(**{name: value})
+    assert not any(t.name == "bitfinex-local-exchange" and t.is_alive() for t in threading.enumerate())
 
 
 def test_runs_in_the_callers_reactor(connect):

@@ -1,8 +1,10 @@
 """A local Bitfinex-compatible exchange, for demos and tests (think moto for AWS).
 
 It speaks the Bitfinex WebSocket API v2 — public channels (ticker, trades, books P0-P4 and R0
-with checksums, candles), authentication, orders with fills, positions and wallets, funding
-offers that become credits and loans and earn interest — over a real WebSocket on loopback,
+with checksums, candles, the status of perpetual contracts and the liquidation feed),
+authentication, orders with fills, positions and wallets, leverage, funding payments and
+liquidations of derivative positions, funding offers that become credits and loans and earn
+interest — over a real WebSocket on loopback,
 from a seeded and reproducible market simulation, so any Bitfinex client can connect to it:
 this package's own, ``bitfinex-api-py``, cryptofeed::
 

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from bitfinex.protocol.constants import OrderFlag
 from bitfinex.protocol.signing import Secret
 from bitfinex.testing.fundingstate import FundingBook
-from bitfinex.testing.numbers import ZERO, text, wire
+from bitfinex.testing.numbers import ZERO, quantize_amount, text, wire
 
 MAKER_FEE = Decimal("0.001")
 """Fee rate of the resting side of a trade (0.1 %)."""
@@ -25,6 +25,24 @@ INITIAL_MARGIN = Decimal("0.2")
 
 MAINTENANCE_MARGIN = Decimal("0.02")
 """Collateral below which a position would be liquidated (shown as ``COLLATERAL_MIN``)."""
+
+DERIVATIVE_MAINTENANCE_MARGIN = Decimal("0.005")
+"""A derivative position is liquidated when its collateral plus its profit at the mark price falls
+to this share of its notional at the base price: 0.5 %, half the minimum collateral. Derived from
+a live ``pu`` (leehillz/bfxqa-ws ``Auth/DerivativesOrder.js``): 0.0008 BTCF0 long at 9000, lev 10,
+COLLATERAL 0.72, COLLATERAL_MIN 0.072, PRICE_LIQ 8145 = 9000 - (0.72 - 0.036) / 0.0008."""
+
+DERIVATIVE_MIN_COLLATERAL = Decimal("0.01")
+"""The least collateral a derivative position may hold per unit of notional (``COLLATERAL_MIN``,
+1 %: the live ``pu`` above, and the maximum leverage of 100, docs rest-auth-submit-order)."""
+
+DERIVATIVE_MAKER_FEE = Decimal("-0.0002")
+"""Fee rate of the resting side of a derivatives trade: a rebate of 0.02 % (chosen: what public
+summaries of Bitfinex's fee schedule give for its base tier; no frame shows it)."""
+
+DERIVATIVE_TAKER_FEE = Decimal("0.00065")
+"""Fee rate of the side that took liquidity in a derivatives trade, 0.065 % (chosen, as
+:data:`DERIVATIVE_MAKER_FEE`)."""
 
 WALLET_TYPES = ("exchange", "margin", "funding")
 
@@ -46,17 +64,21 @@ class AccountMessage:
     topic: Topic
 
 
-_STARTING_AMOUNTS = {"USD": 100_000, "TESTUSD": 100_000, "BTC": 10, "TESTBTC": 10, "ETH": 100}
+_STARTING_AMOUNTS = {"USD": 100_000, "TESTUSD": 100_000, "USTF0": 100_000, "BTC": 10, "TESTBTC": 10, "ETH": 100}
 
 
-def default_balances(currencies: list[str], funding: tuple[str, ...] = ("USD",)) -> dict[tuple[str, str], Decimal]:
+def default_balances(
+    currencies: list[str], funding: tuple[str, ...] = ("USD",), collateral: tuple[str, ...] = ()
+) -> dict[tuple[str, str], Decimal]:
     """The starting wallets of an account: exchange and margin wallets in every currency,
-    a funding wallet in every funding currency.
+    a funding wallet in every funding currency, a margin wallet in every derivatives collateral
+    currency.
 
-    USD (and TESTUSD) start at 100 000, BTC at 10, ETH at 100, any other currency at 1000; a
+    USD, TESTUSD and USTF0 start at 100 000, BTC at 10, ETH at 100, any other currency at 1000; a
     funding wallet holds a tenth of that (USD 10 000, BTC 1).
 
     :param funding: the currencies of the listed funding symbols (``USD`` for ``fUSD``).
+    :param collateral: the currencies perpetual contracts are margined in (``USTF0``).
     """
     balances: dict[tuple[str, str], Decimal] = {}
     for wallet_type in ("exchange", "margin"):
@@ -64,6 +86,8 @@ def default_balances(currencies: list[str], funding: tuple[str, ...] = ("USD",))
             balances[(wallet_type, currency)] = Decimal(_STARTING_AMOUNTS.get(currency, 1000))
     for currency in funding:
         balances[("funding", currency)] = Decimal(_STARTING_AMOUNTS.get(currency, 1000)) / 10
+    for currency in collateral:
+        balances[("margin", currency)] = Decimal(_STARTING_AMOUNTS.get(currency, 1000))
     return balances
 
 
@@ -87,6 +111,9 @@ class Order:
         its limit order's id (PLACED_ID, index 25; docs rest-auth-submit-order).
     :param oco_peer: the id of the other leg of an OCO pair while both are live (not on the wire).
     :param closed: set once the order left the account (cancelled or fully executed).
+    :param lev: a derivative order's leverage (``None`` for spot orders); its array's META then
+        carries ``{"lev": LEV, "$F33": LEV}``, as every live derivative order's does (leehillz/
+        bfxqa-ws ``Auth/DerivativesOrder.js``: ``on-req``, ``on``, ``oc``).
     """
 
     order_id: int
@@ -112,6 +139,7 @@ class Order:
     placed_id: Optional[int] = None
     oco_peer: Optional[int] = None
     closed: bool = False
+    lev: Optional[int] = None
 
     @property
     def base_type(self) -> str:
@@ -209,7 +237,7 @@ class Order:
             price_aux_limit=wire(self.price_aux_limit) if self.price_aux_limit is not None else 0,
             hidden=1 if self.hidden else 0,
             placed_id=self.placed_id,
-            meta=self.meta,
+            meta=self.meta if self.lev is None else {**(self.meta or {}), "lev": self.lev, "$F33": self.lev},
         )
 
 
@@ -267,7 +295,15 @@ class Wallet:
 
 @dataclass
 class Position:
-    """A margin position in one symbol."""
+    """A margin position in one symbol, or a derivative position (:attr:`lev` set).
+
+    :param lev: a derivative position's leverage (that of the order that last opened or added to
+        it); ``None`` for a spot margin position.
+    :param collateral: a derivative position's collateral (assigned from the margin wallet of its
+        quote currency when it opens: notional / lev; docs rest-auth-deriv-pos-collateral-set).
+    :param margin_funding: a derivative position's funding payments so far (< 0 paid), shown as
+        MARGIN_FUNDING (a live derivative ``pu`` shows ``-0.0025`` there).
+    """
 
     position_id: int
     symbol: str
@@ -275,45 +311,75 @@ class Position:
     base_price: Decimal
     mts_create: int
     mts_update: int
+    lev: Optional[int] = None
+    collateral: Decimal = ZERO
+    margin_funding: Decimal = ZERO
 
     @property
     def is_open(self) -> bool:
         """Whether the position still holds an amount."""
         return self.amount != 0
 
+    @property
+    def is_derivative(self) -> bool:
+        """Whether this is a derivative position."""
+        return self.lev is not None
+
+    @property
+    def notional(self) -> Decimal:
+        """What the position is worth at its base price."""
+        return abs(self.amount) * self.base_price
+
     def profit_at(self, price: Decimal) -> Decimal:
         """The profit (quote currency) of closing the position at ``price``."""
         return (price - self.base_price) * self.amount
 
-    def wire(self, last_price: Decimal) -> list[Any]:
-        """The 20-field position array, profit and loss at ``last_price``."""
-        notional = abs(self.amount) * self.base_price
-        profit = self.profit_at(last_price)
-        percent = round(profit / notional * 100, 4) if notional else ZERO
+    def liquidation_price(self) -> Decimal:
+        """The price at which the position is liquidated: a derivative position's, where its
+        collateral plus its profit is :data:`DERIVATIVE_MAINTENANCE_MARGIN` of its notional; a
+        spot margin position's, the base price moved by the initial less the maintenance margin."""
+        if self.lev is not None:
+            cushion = self.collateral - DERIVATIVE_MAINTENANCE_MARGIN * self.notional
+            return quantize_amount(self.base_price - cushion / self.amount)
         direction = 1 if self.amount > 0 else -1
-        liquidation = self.base_price * (1 - direction * (INITIAL_MARGIN - MAINTENANCE_MARGIN))
+        return self.base_price * (1 - direction * (INITIAL_MARGIN - MAINTENANCE_MARGIN))
+
+    def wire(self, price: Decimal) -> list[Any]:
+        """The 20-field position array, profit and loss at ``price`` (the last price; a
+        derivative's mark price). TYPE is 1 for a derivative, 0 otherwise, as live."""
+        notional = self.notional
+        profit = self.profit_at(price)
+        percent = round(profit / notional * 100, 4) if notional else ZERO
+        derivative = self.lev is not None
         return [
             self.symbol,
             "ACTIVE" if self.is_open else "CLOSED",
             wire(self.amount),
             wire(self.base_price),
-            0,
+            wire(self.margin_funding) if derivative else 0,
             0,
             wire(profit),
             wire(percent),
-            wire(liquidation) if self.is_open else None,
-            wire(1 / INITIAL_MARGIN),
+            wire(self.liquidation_price()) if self.is_open else None,
+            self.lev if derivative else wire(1 / INITIAL_MARGIN),
             None,
             self.position_id,
             self.mts_create,
             self.mts_update,
             None,
-            0,
+            1 if derivative else 0,
             None,
-            wire(notional * INITIAL_MARGIN),
-            wire(notional * MAINTENANCE_MARGIN),
+            wire(self.collateral if derivative else notional * INITIAL_MARGIN),
+            wire(notional * (DERIVATIVE_MIN_COLLATERAL if derivative else MAINTENANCE_MARGIN)),
             None,
         ]
+
+
+def opening_margin(held: Decimal, amount: Decimal, price: Decimal, lev: int) -> Decimal:
+    """The collateral a derivative order of ``amount`` at ``price`` takes from the margin wallet:
+    notional / lev of the part that opens or adds to the position ``held`` (a part that reduces
+    it takes none; chosen)."""
+    return max(ZERO, abs(held + amount) - abs(held)) * price / lev
 
 
 class Account:
@@ -362,13 +428,16 @@ class Account:
         skip: Optional[int] = None,
     ) -> Decimal:
         """What open exchange orders hold in a wallet (buys hold quote, sells hold base); in a
-        funding wallet, what open lend offers and credits hold.
+        funding wallet, what open lend offers and credits hold; in a margin wallet, what derivative
+        positions and orders hold (:meth:`collateral_held`).
 
         :param currencies_of: ``symbol -> (base, quote)`` of the listed pairs.
         :param skip: the id of an order to leave out (one being updated).
         """
         if wallet_type == "funding":
             return self.funding.lent("f" + currency)
+        if wallet_type == "margin":
+            return self.collateral_held(currency, currencies_of, skip)
         if wallet_type != "exchange":
             return ZERO
         held = ZERO
@@ -380,6 +449,27 @@ class Account:
             if peer is not None and peer.order_id != skip:
                 hold = max(hold, self._hold(peer, currency, currencies_of))  # one pair, one reservation
             held += hold
+        return held
+
+    def collateral_held(self, currency: str, currencies_of: Mapping[str, tuple[str, str]], skip: Optional[int] = None) -> Decimal:
+        """What the margin wallet of ``currency`` holds for derivatives: the collateral of open
+        derivative positions, and what open derivative orders would take
+        (:func:`opening_margin`; an OCO pair once).
+
+        :param skip: the id of an order to leave out (one being updated).
+        """
+        held = sum(
+            (p.collateral for p in self.positions.values() if p.lev is not None and currencies_of[p.symbol][1] == currency),
+            ZERO,
+        )
+        for order in self.orders.values():
+            if order.lev is None or order.order_id == skip or currencies_of[order.symbol][1] != currency:
+                continue
+            if self.is_oco_stop_leg(order):
+                continue
+            position = self.positions.get(order.symbol)
+            price = order.price_aux_limit or order.price or ZERO
+            held += opening_margin(position.amount if position else ZERO, order.amount, price, order.lev)
         return held
 
     @staticmethod

@@ -48,7 +48,10 @@ PER_START to PER_END (what the aggregation itself changes beyond that is not doc
 _FUNDING_KEY = re.compile(r"(f[A-Z0-9]{1,12}):(?:p([0-9]{1,3})|a([0-9]{1,3}):p([0-9]{1,3}):p([0-9]{1,3}))\Z")
 
 PUBLIC_CHANNELS = ("ticker", "trades", "book", "candles", "status")
-"""Channel names Bitfinex knows (``status`` is refused here: no derivatives are listed)."""
+"""Channel names Bitfinex knows."""
+
+STATUS_FEEDS = ("liq:global",)
+"""The ``status`` keys that name no symbol (docs ws-public-status: the liquidation feed)."""
 
 
 class SubscriptionError(Exception):
@@ -66,8 +69,9 @@ class SubscriptionError(Exception):
 class ChannelSpec:
     """What a subscription is to, normalized: two equal specs are one channel.
 
-    :param channel: ``ticker``, ``trades``, ``book`` or ``candles``.
-    :param symbol: the symbol (``tBTCUSD``, ``fUSD``).
+    :param channel: ``ticker``, ``trades``, ``book``, ``candles`` or ``status``.
+    :param symbol: the symbol (``tBTCUSD``, ``fUSD``; a ``deriv:`` status key's contract,
+        ``tBTCF0:USTF0``; empty for ``liq:global``).
     :param precision: book precision (``P0``..``P4``, ``R0``).
     :param frequency: book frequency (``F0``, ``F1``).
     :param length: book length per side.
@@ -76,6 +80,7 @@ class ChannelSpec:
         aggregate key ``trade:1m:fUSD:a30:p2:p30``, the first period, ``2``).
     :param period_end: an aggregate funding key's last period (``30``); ``0`` otherwise.
     :param aggregation: an aggregate funding key's ``aN`` (``30``); ``0`` otherwise.
+    :param key: a ``status`` key, normalized (``deriv:tBTCF0:USTF0``, ``liq:global``).
     """
 
     channel: str
@@ -87,6 +92,7 @@ class ChannelSpec:
     period: int = 0
     period_end: int = 0
     aggregation: int = 0
+    key: str = ""
 
 
 def parse_subscription(request: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> tuple[ChannelSpec, dict[str, Any]]:
@@ -96,14 +102,14 @@ def parse_subscription(request: Mapping[str, Any], instruments: Mapping[str, Ins
     :param instruments: listed instruments by symbol.
     :returns: the spec and the fields the ``subscribed`` event echoes after ``chanId``.
     :raises SubscriptionError: naming the row Bitfinex answers with (``errors.py``): 10302
-        unknown channel, 10300 unknown symbol (``symbol: invalid``, live), bad candle key or
-        frequency, ``status``; 10011 precision, 10012 length.
+        unknown channel, 10300 unknown symbol (``symbol: invalid``, live), bad candle or status
+        key, bad frequency; 10011 precision, 10012 length.
     """
     channel = request.get("channel")
     if not isinstance(channel, str) or channel not in PUBLIC_CHANNELS:
         raise SubscriptionError("UNKNOWN_CHANNEL")
     if channel == "status":
-        raise SubscriptionError("STATUS_NOT_EMULATED")
+        return _parse_status(request, instruments)
     if channel == "candles":
         return _parse_candles(request, instruments)
     instrument = _instrument(request.get("symbol") or request.get("pair"), instruments)
@@ -133,6 +139,22 @@ def _instrument(symbol: object, instruments: Mapping[str, Instrument], error: st
     if instrument is None:
         raise SubscriptionError(error)
     return instrument
+
+
+def _parse_status(request: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> tuple[ChannelSpec, dict[str, Any]]:
+    """``deriv:SYMBOL`` for a listed perpetual (``deriv:tBTCF0:USTF0``; ``deriv:BTCF0:USTF0``
+    means the same, as a bare symbol means its ``t`` form elsewhere) or ``liq:global`` (docs
+    ws-public-status). The ``subscribed`` event echoes the key as sent (docs: ``key: KEY``)."""
+    key = request.get("key")
+    if isinstance(key, str) and key in STATUS_FEEDS:
+        return ChannelSpec("status", "", key=key), {"key": key}
+    kind, _, symbol = key.partition(":") if isinstance(key, str) else ("", "", "")
+    if kind != "deriv":
+        raise SubscriptionError("KEY_INVALID")
+    instrument = _instrument(symbol, instruments, "KEY_INVALID")
+    if not instrument.is_derivative:
+        raise SubscriptionError("KEY_INVALID")
+    return ChannelSpec("status", instrument.symbol, key=f"deriv:{instrument.symbol}"), {"key": key}
 
 
 def _parse_candles(request: Mapping[str, Any], instruments: Mapping[str, Instrument]) -> tuple[ChannelSpec, dict[str, Any]]:

@@ -254,21 +254,18 @@ _ROWS: tuple[ErrorRow, ...] = (
     ErrorRow(
         "KEY_INVALID", 10300, "key: invalid", "error", "subscribe",
         "candles: `key` is not 'trade:TIMEFRAME:SYMBOL' with a known timeframe and a listed symbol "
-        "(funding symbols need ':pN', N from 2 to 120)",
-        "code from " + WS_GENERAL + " (10300 'Subscription failed (generic)')",
-        note="Text unverified (the live server's 'FIELD: invalid' style).",
+        "(funding symbols need ':pN', N from 2 to 120); status: `key` is neither 'liq:global' nor "
+        "'deriv:SYMBOL' with a listed perpetual ('deriv:tNOPE:USTF0', 'deriv:tBTCUSD', 'liq:local')",
+        "code from " + WS_GENERAL + " (10300 'Subscription failed (generic)'); status keys: "
+        "docs.bitfinex.com/reference/ws-public-status",
+        note="Text unverified (the live server's 'FIELD: invalid' style); no live answer to an unknown "
+        "status key is known.",
     ),
     ErrorRow(
         "FREQ_INVALID", 10300, "freq: invalid", "error", "subscribe",
         "book: `freq` is not F0 or F1",
         "code from " + WS_GENERAL,
         note="Text unverified.",
-    ),
-    ErrorRow(
-        "STATUS_NOT_EMULATED", 10300, "status: not emulated by the local exchange", "error", "subscribe",
-        "any `status` subscription (derivatives status, liquidation feed): future work",
-        "local; code from " + WS_GENERAL,
-        note="Bitfinex serves `deriv:` and `liq:global` keys; the local exchange lists no derivatives yet.",
     ),
     ErrorRow(
         "PREC_INVALID", 10011, "prec: invalid", "error", "subscribe",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import shutil
 import threading
@@ -63,6 +64,17 @@ class AccountState:
     funding_loans: list[list[Any]] = field(default_factory=list)
 
 
+def _check_interval(name: str, value: Optional[float]) -> None:
+    """Refuse an interval in seconds that is not ``None`` or a positive finite number.
+
+    :raises ValueError: naming ``name``.
+    """
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < math.inf:
+        raise ValueError(f"{name} must be a positive number of seconds or None, not {value!r}")
+
+
 class LocalExchange:
     """A Bitfinex-compatible WebSocket API v2 server on this machine.
 
@@ -82,10 +94,11 @@ class LocalExchange:
         still until :meth:`tick` is called.
     :param clock: the exchange clock, ms since the epoch; the wall clock by default.
     :param instruments: the listed symbols (tBTCUSD, tETHUSD, tLTCUSD, tETHBTC,
-        tTESTBTC:TESTUSD, fUSD, fBTC by default).
+        tTESTBTC:TESTUSD, fUSD, fBTC and the perpetuals tBTCF0:USTF0 and tETHF0:USTF0 by default).
     :param balances: starting balances of the account, ``{("exchange", "USD"): "1000", ...}``;
         funded exchange and margin wallets in every listed currency, and funding wallets in
-        USD (10 000) and BTC (1), by default.
+        USD (10 000) and BTC (1), and the derivatives collateral wallet (margin USTF0, 100 000), by
+        default.
     :param max_subscriptions: channels per connection before error 10305 (25).
     :param calcs_per_second: ``calc`` messages per second per connection before an error (8).
     :param connection_rate_limit: ``(handshakes, seconds)``: refuse handshakes beyond that
@@ -113,7 +126,8 @@ class LocalExchange:
         :data:`bitfinex.protocol.codec.DECODERS`): what reads client frames; ``None``, the
         installed decoder. Both give the same answers (see :mod:`bitfinex.protocol.codec`).
     :raises ValueError: for a ``replay`` file that is not a recording, a speed that is not
-        positive, or an unknown decoder.
+        positive, an unknown decoder, or a heartbeat or tick interval that is not a positive
+        number (the message names the argument).
     """
 
     def __init__(
@@ -143,6 +157,8 @@ class LocalExchange:
     ) -> None:
         if decoder is not None and decoder not in DECODERS:
             raise ValueError(f"unknown decoder {decoder!r}: one of {sorted(DECODERS)}")
+        _check_interval("heartbeat_interval", heartbeat_interval)
+        _check_interval("tick_interval", tick_interval)
         self.key = key if key is not None else "demo-" + secrets.token_hex(8)
         self.secret = secret if secret is not None else secrets.token_hex(24)
         self.host = host
@@ -181,21 +197,33 @@ class LocalExchange:
     def start(self) -> str:
         """Listen, start the simulation, and return :attr:`url`. Starting twice is harmless.
 
+        If it cannot listen (the port is taken, the host is not this machine's), everything
+        :meth:`start` set up is taken down again (the reactor thread stopped and joined, the
+        certificates removed) before the error is raised; the exchange then counts as stopped.
+
         :raises RuntimeError: if the exchange was stopped (it cannot start again).
+        :raises twisted.internet.error.CannotListenError: if it cannot listen.
         """
         with self._lock:
             if self._state == "running":
                 return self.url
             if self._state == "stopped":
                 raise RuntimeError("this LocalExchange was stopped; create a new one")
-            if self._tls:
-                self._certificates = generate_certificates()
-            if self._thread is not None:
-                self._thread.start()
-            else:
-                self._reactor.callWhenRunning(self._note_reactor_thread)
-            context = self._certificates.server_context_factory() if self._certificates else None
-            self._port = self.call(self._server.listen, self.host, self._requested_port, context)
+            try:
+                if self._tls:
+                    self._certificates = generate_certificates()
+                if self._thread is not None:
+                    self._thread.start()
+                else:
+                    self._reactor.callWhenRunning(self._note_reactor_thread)
+                context = self._certificates.server_context_factory() if self._certificates else None
+                self._port = self.call(self._server.listen, self.host, self._requested_port, context)
+            except BaseException:
+                self._state = "stopped"
+                if self._thread is not None:
+                    self._thread.stop()
+                self._remove_certificates()
+                raise
             self._state = "running"
         log.info("local exchange listening on %s", self.url)
         return self.url
@@ -378,6 +406,17 @@ class LocalExchange:
         if instrument is None or not instrument.is_funding:
             raise ValueError(f"{symbol!r} is not a listed funding currency")
         return self.call(lambda: self._venue.market[symbol].flash_return_rate(self._venue.now()))
+
+    def mark_price(self, symbol: str) -> Decimal:
+        """The mark price of a perpetual now (the book mid of its underlying spot pair): what its
+        positions' profit, liquidations and funding payments are reckoned at.
+
+        :raises ValueError: for a symbol that is not a listed perpetual.
+        """
+        instrument = self._venue.instruments.get(symbol)
+        if instrument is None or not instrument.is_derivative:
+            raise ValueError(f"{symbol!r} is not a listed perpetual contract")
+        return self.call(self._venue.desk.figures.mark_price, symbol)
 
     def best_prices(self, symbol: str) -> tuple[Optional[Decimal], Optional[Decimal]]:
         """The best bid and ask of ``symbol`` (hidden orders included)."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Optional
 
 from bitfinex.testing.errors import INFO_MESSAGES, row
+from bitfinex.testing.numbers import parse_decimal
 
 if TYPE_CHECKING:
     from bitfinex.testing.server import ExchangeServer
@@ -222,6 +223,27 @@ class Faults:
     ) -> None:
         """Fail the next ``times`` auth attempts (``None``: every one until :meth:`clear`)."""
         self._call(self._server.faults.refuse_auth, code, msg, times)
+
+    def move_price(self, symbol: str, price: Any) -> None:
+        """Move the market of ``symbol`` to ``price`` at once, as a crash or a spike would: the
+        simulated quotes jump there, clients' orders the move crosses fill, the last price
+        follows, and everything that watches prices reacts before this returns (stops trigger,
+        derivative positions whose mark price crossed their liquidation price are liquidated).
+
+        Moving a spot pair (``"tBTCUSD"``) moves the perpetuals priced around it too, and their
+        mark price, which is the spot pair's book mid: ``exchange.faults.move_price("tBTCUSD",
+        "25000")`` liquidates a ``tBTCF0:USTF0`` long whose liquidation price is above 25000.
+        Moving a perpetual alone moves its book and trades, not its mark price (a premium, which
+        funding then pays).
+
+        :param price: a positive number or decimal string.
+        :raises ValueError: for a symbol that is not a listed trading pair or perpetual, or a
+            price that is not positive.
+        """
+        level = parse_decimal(price)
+        if level is None or level <= 0:
+            raise ValueError(f"price must be a positive number, not {price!r}")
+        self._call(self._server.venue.move_price, symbol, level)
 
     def clear(self) -> None:
         """Switch every fault off (and resume if silent)."""

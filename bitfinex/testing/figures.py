@@ -20,12 +20,15 @@ from bitfinex.testing.accounts import (
     Position,
 )
 from bitfinex.testing.channels import MarketData
+from bitfinex.testing.engine import MatchingBook
 from bitfinex.testing.fundingstate import DAY_MS, FundingContract
-from bitfinex.testing.instruments import Instrument
+from bitfinex.testing.instruments import Instrument, collateral_currencies
 from bitfinex.testing.numbers import ZERO, quantize_amount, round_significant, wire
+from bitfinex.testing.orderinput import DEFAULT_LEVERAGE
 
-DOLLARS = ("USD", "TESTUSD")
-"""Currencies valued at 1 USD."""
+DOLLARS = ("USD", "TESTUSD", "USTF0")
+"""Currencies valued at 1 USD (USTF0, the derivatives collateral, is Tether: chosen, no USDt/USD
+pair is listed)."""
 
 
 class AccountFigures:
@@ -34,20 +37,52 @@ class AccountFigures:
     :param instruments: listed instruments by symbol.
     :param market: public market data by symbol (for last prices).
     :param clock: the exchange clock (ms), for the remaining durations of ``fiu``.
+    :param books: the engine's books by symbol (for book mid prices, hence mark prices).
     """
 
     def __init__(
-        self, instruments: Mapping[str, Instrument], market: Mapping[str, MarketData], clock: Callable[[], int] = lambda: 0
+        self,
+        instruments: Mapping[str, Instrument],
+        market: Mapping[str, MarketData],
+        clock: Callable[[], int] = lambda: 0,
+        books: Optional[Mapping[str, MatchingBook]] = None,
     ) -> None:
         self._instruments = instruments
         self._market = market
         self._clock = clock
+        self._books = books or {}
         self.currencies = {s: (i.base, i.quote) for s, i in instruments.items() if not i.is_funding}
-        """``symbol -> (base, quote)`` of every listed trading pair."""
+        """``symbol -> (base, quote)`` of every listed trading pair and perpetual contract."""
+        self._collateral = frozenset(collateral_currencies(tuple(instruments.values())))
 
     def reference_price(self, symbol: str) -> Decimal:
         """The last trade price of ``symbol`` (its start price before any trade)."""
         return self._market[symbol].last_price() or self._instruments[symbol].start_price
+
+    def mid_price(self, symbol: str) -> Decimal:
+        """The mid of ``symbol``'s best bid and best ask (its last price while a side is empty):
+        what Bitfinex calls a book mid price (docs rest-public-derivatives-status, DERIV_PRICE and
+        SPOT_PRICE)."""
+        book = self._books.get(symbol)
+        bid, ask = (book.best_bid(), book.best_ask()) if book is not None else (None, None)
+        if bid is None or ask is None:
+            return self.reference_price(symbol)
+        return (bid + ask) / 2
+
+    def mark_price(self, symbol: str) -> Decimal:
+        """What a position in ``symbol`` is valued at: a perpetual's mark price, the book mid of
+        its underlying spot pair; the last price for anything else.
+
+        Bitfinex's mark price is the BFX Composite Index, an equally weighted index of the
+        underlying pair's prices on Bitfinex and up to three other exchanges
+        (bitfinex.com/legal/derivative_product), used for liquidations and funding payments
+        (bitfinex.com/posts/422); the local exchange is the only exchange there is, so its book
+        mid is the index (chosen).
+        """
+        instrument = self._instruments[symbol]
+        if instrument.is_derivative:
+            return self.mid_price(instrument.underlying)
+        return self.reference_price(symbol)
 
     def usd_value(self, currency: str) -> Decimal:
         """The USD price of one unit of ``currency`` (0 if no USD pair lists it)."""
@@ -59,8 +94,8 @@ class AccountFigures:
         return ZERO
 
     def unrealized_profit(self, position: Position) -> Decimal:
-        """A position's profit (in its quote currency) if closed at the last price."""
-        return position.profit_at(self.reference_price(position.symbol))
+        """A position's profit (in its quote currency) at the last price (derivatives: the mark)."""
+        return position.profit_at(self.mark_price(position.symbol))
 
     def wallet_message(self, account: Account, wallet_type: str, currency: str) -> AccountMessage:
         """The ``wu`` of one wallet (its available balance net of open exchange orders)."""
@@ -69,8 +104,8 @@ class AccountFigures:
         return AccountMessage("wu", wallet.wire(available), ("wallet", wallet_type, currency))
 
     def position_array(self, position: Position) -> list[Any]:
-        """A position's array, profit and loss at the symbol's last price."""
-        return position.wire(self.reference_price(position.symbol))
+        """A position's array, profit and loss at the symbol's last price (derivatives: the mark)."""
+        return position.wire(self.mark_price(position.symbol))
 
     def balance_message(self, account: Account) -> AccountMessage:
         """``bu``: ``[AUM, AUM_NET]``, every wallet (and, net, every position) valued in USD."""
@@ -114,20 +149,38 @@ class AccountFigures:
         return total
 
     def margin_base(self, account: Account) -> list[Any]:
-        """``miu`` base figures: ``[USER_PL, USER_SWAPS, MARGIN_BALANCE, MARGIN_NET, MARGIN_MIN]`` (USD)."""
-        profit = sum((self.unrealized_profit(p) for p in account.positions.values()), ZERO)
+        """``miu`` base figures of the margin (spot) account: ``[USER_PL, USER_SWAPS, MARGIN_BALANCE,
+        MARGIN_NET, MARGIN_MIN]`` (USD); derivative positions and their collateral wallet are not
+        in them (chosen: they are margined apart, each position on its own collateral)."""
+        positions = [p for p in account.positions.values() if not p.is_derivative]
+        profit = sum((self.unrealized_profit(p) for p in positions), ZERO)
         balance = sum(
-            (w.balance for w in account.wallets.values() if w.wallet_type == "margin" and w.currency in DOLLARS),
+            (
+                w.balance
+                for w in account.wallets.values()
+                if w.wallet_type == "margin" and w.currency in DOLLARS and w.currency not in self._collateral
+            ),
             ZERO,
         )
-        minimum = sum((abs(p.amount) * p.base_price * MAINTENANCE_MARGIN for p in account.positions.values()), ZERO)
+        minimum = sum((p.notional * MAINTENANCE_MARGIN for p in positions), ZERO)
         return [wire(profit), 0, wire(balance), wire(balance + profit), wire(minimum)]
 
     def margin_symbol(self, account: Account, symbol: str) -> list[Any]:
-        """``miu`` figures of one pair: ``[TRADABLE_BALANCE, GROSS_BALANCE, BUY, SELL]``."""
-        quote = self._instruments[symbol].quote
-        tradable = max(ZERO, account.wallet("margin", quote).balance / INITIAL_MARGIN - self.exposure(account, quote))
-        amount = wire(quantize_amount(tradable / self.reference_price(symbol)))
+        """``miu`` figures of one pair: ``[TRADABLE_BALANCE, GROSS_BALANCE, BUY, SELL]``. For a
+        perpetual: what the collateral wallet's free balance (less what derivative positions and
+        orders hold) opens at :data:`~bitfinex.testing.orderinput.DEFAULT_LEVERAGE` (chosen: the
+        leverage a new order gets), in the quote currency, and in contracts at the mark price."""
+        instrument = self._instruments[symbol]
+        quote = instrument.quote
+        balance = account.wallet("margin", quote).balance
+        if instrument.is_derivative:
+            free = balance - account.collateral_held(quote, self.currencies)
+            tradable = quantize_amount(max(ZERO, free) * DEFAULT_LEVERAGE)
+            price = self.mark_price(symbol)
+        else:
+            tradable = max(ZERO, balance / INITIAL_MARGIN - self.exposure(account, quote))
+            price = self.reference_price(symbol)
+        amount = wire(quantize_amount(tradable / price))
         return [wire(tradable), wire(tradable), amount, amount]
 
     def funding_info(self, account: Account, symbol: str) -> list[Any]:

@@ -20,6 +20,9 @@ class Instrument:
     :param typical_size: the usual size of a simulated order.
     :param volatility: relative standard deviation of the fair price per simulation tick.
     :param funding_periods: the periods (days) simulated funding offers use; funding only.
+    :param underlying: for a perpetual contract (``tBTCF0:USTF0``), the listed spot pair it is
+        priced around and whose book mid price is its mark price (``tBTCUSD``); empty for
+        every other symbol.
     """
 
     symbol: str
@@ -28,11 +31,17 @@ class Instrument:
     typical_size: Decimal
     volatility: float = 0.0004
     funding_periods: tuple[int, ...] = field(default=())
+    underlying: str = ""
 
     @property
     def is_funding(self) -> bool:
         """Whether this is a funding currency (``f`` prefix)."""
         return self.symbol.startswith("f")
+
+    @property
+    def is_derivative(self) -> bool:
+        """Whether this is a perpetual contract (it has an :attr:`underlying`)."""
+        return bool(self.underlying)
 
     @property
     def pair(self) -> str:
@@ -89,14 +98,29 @@ DEFAULT_INSTRUMENTS: tuple[Instrument, ...] = (
         0.002,
         funding_periods=(2, 7, 30, 120),
     ),
+    Instrument("tBTCF0:USTF0", Decimal("30000"), Decimal("0.0002"), Decimal("0.05"), 0.0004, underlying="tBTCUSD"),
+    Instrument("tETHF0:USTF0", Decimal("2000"), Decimal("0.004"), Decimal("0.8"), 0.0005, underlying="tETHUSD"),
 )
-"""What :class:`~bitfinex.testing.LocalExchange` lists unless told otherwise."""
+"""What :class:`~bitfinex.testing.LocalExchange` lists unless told otherwise: five spot pairs, two
+funding currencies and two perpetual contracts (``tBTCF0:USTF0``, ``tETHF0:USTF0``: the names,
+and ``USTF0`` as their collateral, of Bitfinex's own; docs ws-public-status, rest-public-
+derivatives-status)."""
 
 
 def currencies(instruments: tuple[Instrument, ...]) -> list[str]:
-    """Every currency the instruments trade, in listing order, without repeats."""
+    """Every currency the instruments trade, in listing order, without repeats (perpetual
+    contracts' currencies are no wallets' but their collateral's: see :func:`collateral_currencies`)."""
     seen: dict[str, None] = {}
     for instrument in instruments:
+        if instrument.is_derivative:
+            continue
         seen.setdefault(instrument.base, None)
         seen.setdefault(instrument.quote, None)
     return list(seen)
+
+
+def collateral_currencies(instruments: tuple[Instrument, ...]) -> list[str]:
+    """The currencies perpetual contracts are margined in (``USTF0``), in listing order: Bitfinex
+    keeps derivatives collateral in the margin wallet of that currency (live wallet snapshots
+    list ``["margin", "USTF0", ...]``, leehillz/bfxqa-ws ``Auth/AuthInfo.js``)."""
+    return list(dict.fromkeys(instrument.quote for instrument in instruments if instrument.is_derivative))

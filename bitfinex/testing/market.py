@@ -13,10 +13,10 @@ from __future__ import annotations
 import functools
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Union
+from typing import Optional, Union
 
 from bitfinex.testing.candles import MINUTE_MS, SNAPSHOT_SIZE, Backfill, Candle, CandleSeries, period_start
 from bitfinex.testing.engine import MatchingBook
@@ -32,6 +32,7 @@ SNAPSHOT_TRADES = 30
 _MIN_DEPTH = 60
 _MAX_DEPTH = 140
 _REVERSION = 0.02
+_BASIS_REVERSION = 0.1
 
 
 @dataclass(frozen=True)
@@ -178,19 +179,57 @@ def _older_minutes(instrument: Instrument, oldest: int, close: Decimal, minutes:
 class MarketSimulator:
     """The simulated participants of every listed market.
 
-    :param instruments: the listed symbols.
-    :param rng: the random source; the simulation is a pure function of its seed and of the
+    A spot pair's fair price walks around the price it was last moved to (its start price at
+    first); a perpetual contract's walks around its underlying pair's fair price, a small premium
+    or discount that fades (:data:`_BASIS_REVERSION` per tick), so the contract trades around
+    the spot market as Bitfinex's do (docs rest-public-derivatives-status: DERIV_PRICE and
+    SPOT_PRICE, the book mids of the contract and of its spot pair).
+
+    :param instruments: the listed symbols (a perpetual's underlying listed before it).
+    :param rng: the random source; the simulation is a pure function of its seeds and of the
         books it is shown.
+    :param own_rngs: random sources of their own for some symbols (the perpetual contracts), so
+        listing them does not change the flow of the others.
+    :raises ValueError: for a perpetual whose underlying is not a listed spot pair.
     """
 
-    def __init__(self, instruments: tuple[Instrument, ...], rng: random.Random) -> None:
-        self._rng = rng
+    def __init__(
+        self,
+        instruments: tuple[Instrument, ...],
+        rng: random.Random,
+        own_rngs: Optional[Mapping[str, random.Random]] = None,
+    ) -> None:
         self._instruments = {instrument.symbol: instrument for instrument in instruments}
-        self._log_fair = {i.symbol: math.log(float(i.start_price)) for i in instruments}
+        for instrument in instruments:
+            underlying = self._instruments.get(instrument.underlying) if instrument.is_derivative else None
+            if instrument.is_derivative and (underlying is None or underlying.is_funding or underlying.is_derivative):
+                raise ValueError(f"{instrument.symbol}: its underlying {instrument.underlying!r} is not a listed spot pair")
+        self._rngs = {i.symbol: (own_rngs or {}).get(i.symbol, rng) for i in instruments}
+        self._log_fair = {i.symbol: math.log(float(i.start_price)) for i in instruments if not i.is_derivative}
+        self._anchor = dict(self._log_fair)
+        self._basis = {i.symbol: 0.0 for i in instruments if i.is_derivative}
+        """A perpetual's log premium over its underlying's fair price."""
+
+    def _log_price(self, symbol: str) -> float:
+        instrument = self._instruments[symbol]
+        if instrument.is_derivative:
+            return self._log_fair[instrument.underlying] + self._basis[symbol]
+        return self._log_fair[symbol]
 
     def fair_price(self, symbol: str) -> Decimal:
         """The price the simulation currently steers ``symbol`` towards."""
-        return round_price(Decimal(math.exp(self._log_fair[symbol])))
+        return round_price(Decimal(math.exp(self._log_price(symbol))))
+
+    def move(self, symbol: str, price: Decimal) -> None:
+        """Set ``symbol``'s fair price to ``price`` now. A spot pair's walk goes on around its new
+        price (and its perpetuals move with it); a perpetual's premium over its underlying fades
+        again from there."""
+        target = math.log(float(price))
+        instrument = self._instruments[symbol]
+        if instrument.is_derivative:
+            self._basis[symbol] = target - self._log_fair[instrument.underlying]
+        else:
+            self._log_fair[symbol] = self._anchor[symbol] = target
 
     def opening_liquidity(self, symbol: str, book: MatchingBook) -> list[Action]:
         """The orders that fill an empty book at the start."""
@@ -208,10 +247,13 @@ class MarketSimulator:
         bounds by adding orders to a thin side and withdrawing the farthest from a thick one.
         """
         instrument = self._instruments[symbol]
-        rng = self._rng
-        anchor = math.log(float(instrument.start_price))
-        fair = self._log_fair[symbol]
-        self._log_fair[symbol] = fair + _REVERSION * (anchor - fair) + rng.gauss(0.0, instrument.volatility)
+        rng = self._rngs[symbol]
+        if instrument.is_derivative:
+            basis = self._basis[symbol]
+            self._basis[symbol] = basis * (1 - _BASIS_REVERSION) + rng.gauss(0.0, instrument.volatility / 4)
+        else:
+            fair = self._log_fair[symbol]
+            self._log_fair[symbol] = fair + _REVERSION * (self._anchor[symbol] - fair) + rng.gauss(0.0, instrument.volatility)
         simulated = book.owned_by(None)
         bids = [order for order in simulated if order.is_bid]
         asks = [order for order in simulated if not order.is_bid]
@@ -233,7 +275,7 @@ class MarketSimulator:
 
     def _maker(self, symbol: str, book: MatchingBook, is_bid: bool, spread_scale: float = 1.0) -> PlaceLiquidity:
         instrument = self._instruments[symbol]
-        rng = self._rng
+        rng = self._rngs[symbol]
         fair = self.fair_price(symbol)
         offset = Decimal(rng.expovariate(1.0) * instrument.volatility * 8 * spread_scale)
         tick = significant_step(fair, 5)
@@ -256,5 +298,6 @@ class MarketSimulator:
         if best_bid is not None and best_ask is not None:
             mid = (best_bid + best_ask) / 2
             lean = 0.7 if fair > mid else 0.3
-        size = _size(instrument, self._rng)
-        return TakeLiquidity(size if self._rng.random() < lean else -size)
+        rng = self._rngs[symbol]
+        size = _size(instrument, rng)
+        return TakeLiquidity(size if rng.random() < lean else -size)

@@ -165,11 +165,14 @@ ORDER_OPTIONS: tuple[OptionRule, ...] = (
     ),
     OptionRule(
         "lev",
-        "An integer 1..100, accepted on every order and without effect: it sets a derivative "
-        "order's leverage and the local exchange lists no derivative. Anything else: 'lev: invalid'.",
-        "docs rest-auth-submit-order (lev: derivatives only, 1 to 100, default 10); accepted on a "
-        "spot margin order by Bitfinex: live, bitfinex-api-py issue 251 (a LIMIT with lev went "
-        "through)",
+        "Derivative orders (tBTCF0:USTF0): an integer 1..100, DEFAULT_LEVERAGE (10) when omitted; "
+        "the position takes notional / lev of collateral from the margin wallet of the quote "
+        "currency (USTF0), and the order array's META shows {lev, $F33}. ou may change it. On a "
+        "spot order: 'lev: invalid (derivative orders only)'. Anything else: 'lev: invalid'.",
+        "docs ws-auth-input-order-new ('supported by derivative symbol orders only ... between 1 "
+        "and 100 inclusive ... if omitted the default leverage value of 10 will be used'); META: "
+        "live, leehillz/bfxqa-ws Auth/DerivativesOrder.js; the refusal's text: chosen in the "
+        "'FIELD: invalid' style (no live answer to lev on a spot order is known)",
     ),
     OptionRule(
         "tif",
@@ -275,6 +278,13 @@ MAX_FLAGS = 2**53 - 1
 
 MIN_LEVERAGE, MAX_LEVERAGE = 1, 100
 """``lev`` runs from 1 to 100 (docs rest-auth-submit-order)."""
+
+DEFAULT_LEVERAGE = 10
+"""The leverage of a derivative order sent without ``lev`` (docs ws-auth-input-order-new; live
+derivative orders without ``lev`` show ``{"lev": 10}``, leehillz/bfxqa-ws)."""
+
+SPOT_LEVERAGE = "lev: invalid (derivative orders only)"
+"""The refusal of ``lev`` on a spot pair's order (chosen text, see :data:`ORDER_OPTIONS`)."""
 
 _DECIMAL_TEXT = re.compile(r"\s*[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?\s*\Z")
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}\Z")
@@ -552,8 +562,8 @@ def read_new_order(payload: Mapping[str, Any], instruments: Mapping[str, Instrum
     """Validate an ``on`` payload.
 
     :raises OrderRejected: for an unknown symbol or type, a malformed or out-of-range field, an
-        amount under the symbol's minimum size, a missing price, or a flag
-        :data:`ORDER_FLAGS` refuses.
+        amount under the symbol's minimum size, a missing price, a flag :data:`ORDER_FLAGS`
+        refuses, ``lev`` on a spot pair, or an ``EXCHANGE`` type on a derivative.
     """
     echo = echo_array(payload)
     symbol = payload.get("symbol")
@@ -573,6 +583,11 @@ def read_new_order(payload: Mapping[str, Any], instruments: Mapping[str, Instrum
         )
     base_type = order_type.removeprefix("EXCHANGE ")
     is_exchange = order_type.startswith("EXCHANGE ")
+    if is_exchange and instrument.is_derivative:  # derivatives trade on collateral, not the exchange wallet
+        raise OrderRejected("type: invalid (derivatives take margin order types: LIMIT, MARKET, STOP...)", echo)
+    lev = _optional_integer(payload, "lev", MAX_LEVERAGE, echo, minimum=MIN_LEVERAGE)
+    if lev is not None and not instrument.is_derivative:
+        raise OrderRejected(SPOT_LEVERAGE, echo)
     flags = _flags(payload.get("flags"), echo, is_exchange)
     price_oco_stop = None
     if flags & OrderFlag.OCO:
@@ -592,7 +607,7 @@ def read_new_order(payload: Mapping[str, Any], instruments: Mapping[str, Instrum
         cid=_optional_integer(payload, "cid", MAX_CID, echo),
         mts_tif=_tif(payload, echo),
         meta=_meta(payload, echo),
-        lev=_optional_integer(payload, "lev", MAX_LEVERAGE, echo, minimum=MIN_LEVERAGE),
+        lev=lev,
     )
 
 
@@ -619,9 +634,9 @@ def read_order_changes(payload: Mapping[str, Any], order: Order) -> OrderChanges
     """Validate an ``ou`` payload for ``order`` (docs ws-auth-input-order-update: amount or
     delta, price, price_aux_limit, price_trailing, flags, gid, tif, lev, meta).
 
-    :raises OrderRejected: for a malformed field, a zero amount, or flags that
-        :data:`ORDER_FLAGS` refuses or that would add or remove OCO (an update cannot place or
-        remove the stop leg; chosen).
+    :raises OrderRejected: for a malformed field, a zero amount, ``lev`` on a spot order, or
+        flags that :data:`ORDER_FLAGS` refuses or that would add or remove OCO (an update cannot
+        place or remove the stop leg; chosen).
     """
     echo = order.wire()
     amount = _amount(payload, "amount", echo)
@@ -633,6 +648,9 @@ def read_order_changes(payload: Mapping[str, Any], order: Order) -> OrderChanges
         if (flags ^ order.flags) & OrderFlag.OCO:
             raise OrderRejected("flags: invalid (an update cannot set or clear OCO)", echo)
     meta = _meta(payload, echo)
+    lev = _optional_integer(payload, "lev", MAX_LEVERAGE, echo, minimum=MIN_LEVERAGE)
+    if lev is not None and order.lev is None:
+        raise OrderRejected(SPOT_LEVERAGE, echo)
     return OrderChanges(
         amount=amount,
         delta=_amount(payload, "delta", echo),
@@ -643,7 +661,7 @@ def read_order_changes(payload: Mapping[str, Any], order: Order) -> OrderChanges
         gid=_optional_integer(payload, "gid", MAX_GID, echo),
         mts_tif=_tif(payload, echo),
         meta=meta,
-        lev=_optional_integer(payload, "lev", MAX_LEVERAGE, echo, minimum=MIN_LEVERAGE),
+        lev=lev,
     )
 
 

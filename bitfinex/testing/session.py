@@ -309,7 +309,8 @@ class ExchangeSession(RequestSession):
         if "subId" in message:
             event["subId"] = echoable(message["subId"])
         self.send_event(event)
-        self._send_public(chan_id, snapshot)
+        if snapshot is not None:  # liq:global has none
+            self._send_public(chan_id, snapshot)
         if spec.channel == "book" and self.flags & ConfFlag.OB_CHECKSUM:
             self._send_checksum(chan_id, self._venue.book_checksum(spec))
 

@@ -3,7 +3,9 @@
 :class:`OrderDesk` executes the authenticated inputs (``on``, ``oc``, ``oc_multi``, ``ou``,
 ``ox_multi``, ``calc``) against the matching engine and settles every fill on both sides: order
 status, own trades (``te``/``tu`` with fees), wallets (``wu``) for exchange orders, positions
-(``pn``/``pu``/``pc``) for margin orders. It also watches the last price for stop and trailing
+(``pn``/``pu``/``pc``) for margin orders, and for derivative orders positions with the order's
+leverage and the collateral it takes (funding and liquidations of those:
+:mod:`bitfinex.testing.derivatives`). It also watches the last price for stop and trailing
 stop orders, keeps the two legs of OCO orders together, and guards REDUCE_ONLY and CLOSE orders
 against increasing or flipping a position. Messages queue in :attr:`OrderDesk.outbox` for the
 exchange core to deliver.
@@ -49,6 +51,8 @@ from typing import Any, Callable, Optional
 
 from bitfinex.protocol.constants import OrderFlag
 from bitfinex.testing.accounts import (
+    DERIVATIVE_MAKER_FEE,
+    DERIVATIVE_TAKER_FEE,
     INITIAL_MARGIN,
     MAKER_FEE,
     TAKER_FEE,
@@ -57,6 +61,7 @@ from bitfinex.testing.accounts import (
     Order,
     Position,
     Topic,
+    opening_margin,
 )
 from bitfinex.testing.channels import MarketData
 from bitfinex.testing.engine import BookOrder, Fill, MatchingBook
@@ -65,6 +70,7 @@ from bitfinex.testing.instruments import Instrument
 from bitfinex.testing.market import PublicTrade
 from bitfinex.testing.numbers import ZERO, quantize_amount, text, wire
 from bitfinex.testing.orderinput import (
+    DEFAULT_LEVERAGE,
     STOP_LEG_FLAGS,
     STOP_TYPES,
     NewOrder,
@@ -128,7 +134,7 @@ class OrderDesk:
         self._accounts = accounts
         self._counters = counters
         self._clock = clock
-        self.figures = AccountFigures(instruments, market, clock)
+        self.figures = AccountFigures(instruments, market, clock, books)
         """Account figures at the market's prices (wallet, position, balance messages)."""
         self._stops: dict[str, list[tuple[Account, Order]]] = {symbol: [] for symbol in instruments}
         self._triggered: deque[tuple[Account, Order]] = deque()
@@ -262,7 +268,8 @@ class OrderDesk:
                     order.wire(),
                 )
             price = changes.price or order.price
-            self._check_funds(account, order, amount, price, changes.price_aux_limit or order.price_aux_limit)
+            aux = changes.price_aux_limit or order.price_aux_limit
+            self._check_funds(account, order, amount, price, aux, changes.lev)
         except OrderRejected as rejection:
             self._notify(account, "ou-req", rejection.echo, "ERROR", rejection.text)
             return
@@ -278,6 +285,7 @@ class OrderDesk:
             if resting is not None:
                 book.set_hidden(resting, order.hidden)
         order.gid = order.gid if changes.gid is None else changes.gid
+        order.lev = order.lev if changes.lev is None else changes.lev
         order.mts_tif = order.mts_tif if changes.mts_tif is None else changes.mts_tif
         if changes.meta is not None:
             order.meta = {**(order.meta or {}), **changes.meta}
@@ -402,6 +410,7 @@ class OrderDesk:
             price_trailing=new.price_trailing,
             price_aux_limit=new.price_aux_limit,
             meta=new.meta,
+            lev=(new.lev or DEFAULT_LEVERAGE) if new.instrument.is_derivative else None,
         )
         if new.base_type in STOP_TYPES:
             order.trigger = price
@@ -429,8 +438,20 @@ class OrderDesk:
         return worst
 
     def _check_funds(
-        self, account: Account, order: Order, amount: Decimal, price: Optional[Decimal], aux: Optional[Decimal]
+        self,
+        account: Account,
+        order: Order,
+        amount: Decimal,
+        price: Optional[Decimal],
+        aux: Optional[Decimal],
+        lev: Optional[int] = None,
     ) -> None:
+        """Refuse an order the account cannot afford: an exchange order's wallet; a margin
+        order's tradable balance (the margin wallet at 5x); a derivative order's collateral, the
+        margin wallet of its quote currency less what derivative positions and orders hold.
+
+        :param lev: the leverage an update gives a derivative order (its own otherwise).
+        """
         instrument = self._instruments[order.symbol]
         price = aux or price or self.figures.reference_price(order.symbol)
         skip = order.order_id or None
@@ -440,17 +461,19 @@ class OrderDesk:
             available = account.wallet("exchange", currency).balance - account.reserved(
                 "exchange", currency, self.figures.currencies, skip
             )
-            if need > available:
-                raise OrderRejected(
-                    f"Invalid order: not enough exchange balance for {text(amount)} {instrument.pair} at {text(price)}",
-                    order.wire(),
-                )
-        elif (
-            self.figures.exposure(account, instrument.quote, (order.symbol, amount, price), skip) * INITIAL_MARGIN
-            > account.wallet("margin", instrument.quote).balance
-        ):
+            short = need > available
+        elif order.lev is not None:
+            position = account.positions.get(order.symbol)
+            need = opening_margin(position.amount if position else ZERO, amount, price, lev or order.lev)
+            held = account.collateral_held(instrument.quote, self.figures.currencies, skip)
+            short = need > account.wallet("margin", instrument.quote).balance - held
+        else:
+            exposure = self.figures.exposure(account, instrument.quote, (order.symbol, amount, price), skip)
+            short = exposure * INITIAL_MARGIN > account.wallet("margin", instrument.quote).balance
+        if short:
+            kind = "exchange" if order.is_exchange else "tradable"
             raise OrderRejected(
-                f"Invalid order: not enough tradable balance for {text(amount)} {instrument.pair} at {text(price)}",
+                f"Invalid order: not enough {kind} balance for {text(amount)} {instrument.pair} at {text(price)}",
                 order.wire(),
             )
 
@@ -643,7 +666,11 @@ class OrderDesk:
         now = self._clock()
         instrument = self._instruments[order.symbol]
         order.record_fill(price, amount, now)
-        rate = MAKER_FEE if maker and not order.hidden else TAKER_FEE
+        makes = maker and not order.hidden
+        if instrument.is_derivative:
+            rate = DERIVATIVE_MAKER_FEE if makes else DERIVATIVE_TAKER_FEE
+        else:
+            rate = MAKER_FEE if makes else TAKER_FEE
         trade = [
             trade_id,
             order.symbol,
@@ -674,7 +701,7 @@ class OrderDesk:
             self._wallet_update(account, "exchange", quote)
         else:
             fee_currency, fee = quote, quantize_amount(abs(cost) * rate)
-            realized = self._move_position(account, order.symbol, amount, price)
+            realized = self._move_position(account, order.symbol, amount, price, order.lev)
             margin = account.wallet("margin", quote)
             margin.balance += quantize_amount(realized) - fee
             margin.description = f"Trading fees for {text(abs(amount))} {base} ({order.symbol}) @ {text(price)} on wallet margin"
@@ -682,13 +709,21 @@ class OrderDesk:
         self._emit(account, "tu", [*trade[:9], wire(-fee), fee_currency, order.cid], topic)
         self._cancel_peer(account, order)
 
-    def _move_position(self, account: Account, symbol: str, amount: Decimal, price: Decimal) -> Decimal:
-        """Apply a margin fill to the symbol's position; return the realized profit."""
+    def _move_position(self, account: Account, symbol: str, amount: Decimal, price: Decimal, lev: Optional[int]) -> Decimal:
+        """Apply a margin fill to the symbol's position; return the realized profit.
+
+        A derivative fill (``lev`` set) moves the position's collateral too: what opens or adds
+        to it takes notional / lev, what reduces it releases its share, a flip takes notional /
+        lev of the new side (docs rest-auth-deriv-pos-collateral-set: collateral is assigned to
+        the position; notional / lev: the live ``pn`` of leehillz/bfxqa-ws, 0.72 for 0.0008 at
+        9000 and lev 10). A closed position's ``pc`` shows its last collateral, as live.
+        """
         now = self._clock()
         topic = ("trading", symbol)
         position = account.positions.get(symbol)
         if position is None:
-            position = Position(next(self._counters.positions), symbol, amount, price, now, now)
+            collateral = _collateral(amount, price, lev)
+            position = Position(next(self._counters.positions), symbol, amount, price, now, now, lev, collateral)
             account.positions[symbol] = position
             self._emit(account, "pn", self.figures.position_array(position), topic)
             return ZERO
@@ -696,11 +731,18 @@ class OrderDesk:
         realized = ZERO
         if (held > 0) == (amount > 0):
             position.base_price = quantize_amount((held * position.base_price + amount * price) / (held + amount))
+            if lev is not None:
+                position.collateral += _collateral(amount, price, lev)
+                position.lev = lev
         else:
             closed = held if abs(amount) >= abs(held) else -amount
             realized = (price - position.base_price) * closed
             if abs(amount) > abs(held):
                 position.base_price = price
+                if lev is not None:
+                    position.collateral, position.lev = _collateral(held + amount, price, lev), lev
+            elif position.is_derivative and held + amount != 0:
+                position.collateral = quantize_amount(position.collateral * abs(held + amount) / abs(held))
         position.amount = held + amount
         position.mts_update = now
         if position.amount == 0:
@@ -746,3 +788,7 @@ class OrderDesk:
             self._order_message(account, "ou", order)
             self._execute(account, order)
 
+
+def _collateral(amount: Decimal, price: Decimal, lev: Optional[int]) -> Decimal:
+    """The collateral ``amount`` at ``price`` takes at leverage ``lev`` (none for a spot position)."""
+    return quantize_amount(abs(amount) * price / lev) if lev is not None else ZERO

@@ -1,7 +1,8 @@
 """The exchange core without I/O: markets, accounts, subscriptions, and who gets what.
 
 A :class:`Venue` owns the clock, the seeded random sources, the matching engine's books, the
-market simulation, the order desk and the funding desk, the public channels and the accounts.
+market simulation, the order desk, the funding desk and the derivatives desk, the public
+channels and the accounts.
 Connections talk to it through two small interfaces: a :class:`PublicSink` receives channel
 updates, an :class:`AccountSink` receives account messages. After every change (a client
 message, a simulation tick, a test helper) the caller runs :meth:`Venue.flush`, which delivers
@@ -17,7 +18,7 @@ import time
 import uuid
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
-from typing import Any, Callable, Optional, Protocol
+from typing import Any, Callable, Optional, Protocol, Union
 
 from bitfinex.protocol.signing import Secret
 from bitfinex.testing.accounts import Account, AccountMessage, default_balances
@@ -31,9 +32,10 @@ from bitfinex.testing.channels import (
     Update,
     open_channel,
 )
+from bitfinex.testing.derivatives import DerivativesDesk
 from bitfinex.testing.engine import BookOrder, MatchingBook
 from bitfinex.testing.funding import FundingDesk
-from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument, currencies
+from bitfinex.testing.instruments import DEFAULT_INSTRUMENTS, Instrument, collateral_currencies, currencies
 from bitfinex.testing.market import (
     Action,
     CancelLiquidity,
@@ -42,7 +44,8 @@ from bitfinex.testing.market import (
     PublicTrade,
     synthesize_history,
 )
-from bitfinex.testing.numbers import parse_decimal
+from bitfinex.testing.numbers import parse_decimal, round_price
+from bitfinex.testing.statuschannels import StatusChannel, open_status_channel
 from bitfinex.testing.trading import Counters, OrderDesk
 
 log = logging.getLogger("bitfinex.testing.venue")
@@ -113,7 +116,8 @@ class Venue:
         self.server_id = self.new_uuid()
         """The ``serverId`` of the ``info`` event."""
         self._f1_interval = f1_interval
-        self.simulator = MarketSimulator(tuple(self.instruments.values()), random.Random(seed))
+        perpetuals = {s: random.Random(f"{seed}:market:{s}") for s, i in self.instruments.items() if i.is_derivative}
+        self.simulator = MarketSimulator(tuple(self.instruments.values()), random.Random(seed), perpetuals)
         counters = Counters.starting_at(
             order_id=1_000_000_000 + self._ids.randrange(100_000_000),
             trade_id=1_300_000_000 + self._ids.randrange(100_000_000),
@@ -145,7 +149,11 @@ class Venue:
             counters.trades,
         )
         """Funding offers, credits, loans and interest (:mod:`bitfinex.testing.funding`)."""
-        self._channels: dict[ChannelSpec, PublicChannel] = {}
+        self.derivatives = DerivativesDesk(
+            self.instruments, self.accounts, self.desk, self.clock, random.Random(f"{seed}:derivatives"), counters.positions
+        )
+        """Perpetuals' funding, liquidations and status (:mod:`bitfinex.testing.derivatives`)."""
+        self._channels: dict[ChannelSpec, Union[PublicChannel, StatusChannel]] = {}
         self._subscribers: dict[ChannelSpec, list[tuple[PublicSink, int]]] = {}
         self._account_sinks: dict[str, list[AccountSink]] = {}
 
@@ -174,6 +182,7 @@ class Venue:
         :param balances: starting balances by ``(wallet_type, currency)``, e.g.
             ``{("exchange", "USD"): "5000"}``; by default funded exchange and margin wallets in
             every listed currency and a funding wallet per funding currency
+            and a margin wallet in every derivatives collateral currency (USTF0)
             (:func:`~bitfinex.testing.accounts.default_balances`).
         :raises ValueError: if the key exists or a balance is not a number.
         """
@@ -181,7 +190,8 @@ class Venue:
             raise ValueError(f"an account with key {api_key!r} exists already")
         if balances is None:
             listed = tuple(self.instruments.values())
-            start = default_balances(currencies(listed), tuple(i.base for i in listed if i.is_funding))
+            funding = tuple(i.base for i in listed if i.is_funding)
+            start = default_balances(currencies(listed), funding, tuple(collateral_currencies(listed)))
         else:
             start = {}
             for key, value in balances.items():
@@ -206,10 +216,14 @@ class Venue:
     # -- public channels --------------------------------------------------------------------
 
     def subscribe(self, spec: ChannelSpec, sink: PublicSink, chan_id: int) -> Any:
-        """Add a subscriber to a channel (opening it if needed); return its snapshot payload."""
+        """Add a subscriber to a channel (opening it if needed); return its snapshot payload
+        (``None`` for a channel without a snapshot: ``liq:global``)."""
         channel = self._channels.get(spec)
         if channel is None:
-            channel = open_channel(spec, self.market[spec.symbol], self._renderers[spec.symbol], self._f1_interval)
+            if spec.channel == "status":
+                channel = open_status_channel(spec, self.derivatives)
+            else:
+                channel = open_channel(spec, self.market[spec.symbol], self._renderers[spec.symbol], self._f1_interval)
             self._channels[spec] = channel
             self._subscribers[spec] = []
         self._subscribers[spec].append((sink, chan_id))
@@ -237,8 +251,44 @@ class Venue:
         for symbol, book in self.books.items():
             for action in self.simulator.step(symbol, book):
                 self._apply(symbol, action)
+        self.derivatives.simulate()
         self.desk.expire(self.now())
         self.flush()
+
+    def move_price(self, symbol: str, price: Decimal) -> None:
+        """Move the market of ``symbol`` to ``price`` now, and publish (a test's fault).
+
+        The simulated quotes are withdrawn; a simulated trader takes every client order the move
+        crosses (asks up to ``price`` on the way up, bids down to it on the way down); the
+        simulation then quotes around ``price`` and trades once there, so the last price follows.
+        Moving a spot pair moves the perpetuals priced around it by as much (their books, and
+        their mark price, which is the spot pair's mid): how a test forces a liquidation.
+
+        :raises ValueError: for a symbol that is not a listed trading pair or contract.
+        """
+        instrument = self.instruments.get(symbol)
+        if instrument is None or instrument.is_funding:
+            raise ValueError(f"{symbol!r} is not a listed trading pair or perpetual contract")
+        ratio = price / self.simulator.fair_price(symbol)
+        followers = [s for s, i in self.instruments.items() if i.underlying == symbol]
+        targets = {symbol: price, **{s: round_price(self.simulator.fair_price(s) * ratio) for s in followers}}
+        for target, level in targets.items():
+            self._reprice(target, level)
+        self.flush()
+
+    def _reprice(self, symbol: str, price: Decimal) -> None:
+        book = self.books[symbol]
+        up = price > self.desk.figures.reference_price(symbol)
+        for order in book.owned_by(None):
+            book.remove(order.order_id)
+        crossed = book.fillable(up, price)
+        if crossed:
+            self.desk.fill_simulated(symbol, crossed if up else -crossed, price)
+        self.simulator.move(symbol, price)
+        for action in self.simulator.opening_liquidity(symbol, book):
+            self._apply(symbol, action)
+        size = self.instruments[symbol].min_order_size
+        self.desk.fill_simulated(symbol, size if up else -size, None)
 
     def simulate_order(self, symbol: str, amount: Decimal, price: Optional[Decimal] = None) -> list[PublicTrade]:
         """Let a simulated participant trade now, and publish.
@@ -302,10 +352,12 @@ class Venue:
     # -- publication ------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Run triggered stops and the funding market's clock (FRR offers, interest, contracts
-        that end), then deliver account messages and public updates."""
+        """Run triggered stops, the funding market's clock (FRR offers, interest, contracts that
+        end) and the derivatives' (funding events, liquidations), then deliver account messages
+        and public updates."""
         self.desk.run_triggered()
         self.funding.advance(self.now())
+        self.derivatives.advance(self.now())
         outbox, self.desk.outbox = self.desk.outbox, []
         for account, message in outbox:
             self._deliver(account, message)
@@ -323,6 +375,7 @@ class Venue:
                         log.exception("delivering %s on channel %s failed", type(update).__name__, chan_id)
         for data in self.market.values():
             data.settle()
+        self.derivatives.settle()
 
     def _deliver(self, account: Account, message: AccountMessage) -> None:
         for sink in list(self._account_sinks.get(account.api_key, ())):
