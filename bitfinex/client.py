@@ -1,4 +1,4 @@
-"""``WssClient``: the seed API's facade over the protocol core and the Twisted transport.
+"""``WssClient``: the original API's facade over the protocol core and the Twisted transport.
 
 Every public method validates its arguments in the caller's thread (raising ``ValueError`` or
 ``TypeError`` before anything is sent), then hands the work to the reactor thread with
@@ -70,7 +70,7 @@ class WssClient:
 
     :param key: your API key (needed for :meth:`authenticate` and orders).
     :param secret: your API secret; used only to sign, never logged or shown in ``repr``.
-    :param nonce_multiplier: the seed's nonce scale. Nonces are the larger of the time in
+    :param nonce_multiplier: the original library's nonce scale. Nonces are the larger of the time in
         microseconds and the time in seconds times this multiplier, and always increase, so the
         default suits any key; raise it only if another client used this key with larger nonces.
     :param url: endpoint for every connection; defaults to ``$BITFINEX_WS_URL``, else Bitfinex's
@@ -470,6 +470,38 @@ class WssClient:
         """
         return self._subscribe(subs.candles(symbol, timeframe), callback)
 
+    def subscribe_to_status(self, key: str, callback: Callback) -> str:
+        """Subscribe to a ``status`` channel: a derivative's state, or every liquidation.
+
+        :param key: ``"deriv:tBTCF0:USTF0"`` (a perpetual contract: derivative price, spot price,
+            mark price, insurance fund, next funding event and accrued funding, open interest...)
+            or ``"liq:global"`` (every liquidation on the platform).
+        :param callback: receives the ``subscribed`` event and every frame as Bitfinex sends it:
+            ``[CHAN_ID, [MTS, _, DERIV_PRICE, SPOT_PRICE, ...]]`` for ``deriv:`` keys,
+            ``[CHAN_ID, [["pos", POS_ID, MTS, _, SYMBOL, AMOUNT, BASE_PRICE, ...], ...]]`` for
+            ``liq:global`` (heartbeats are filtered out).
+        :returns: the subscription's identifier (``"status_deriv:tBTCF0:USTF0"``).
+        :raises ValueError, TypeError: for a key of another form (a well-formed key the exchange
+            does not know is refused by it, reported as ``subscription_failed``).
+
+        Example::
+
+            def my_handler(message):
+                print(message)
+
+            my_client = WssClient(key, secret)
+            my_client.subscribe_to_status(
+                key="deriv:tBTCF0:USTF0",
+                callback=my_handler
+            )
+            my_client.subscribe_to_status(
+                key="liq:global",
+                callback=my_handler
+            )
+            my_client.start()
+        """
+        return self._subscribe(subs.status(key), callback)
+
     def unsubscribe(self, identifier: str) -> None:
         """End a subscription made by one of the ``subscribe_to_*`` methods.
 
@@ -487,7 +519,7 @@ class WssClient:
 
     @property
     def _conns(self) -> dict[str, str]:
-        """The seed's way to list ping targets: identifier → connection name (``"auth"`` too)."""
+        """The original library's way to list ping targets: identifier → connection name (``"auth"`` too)."""
         names = {identifier: "public" for identifier in self._session.names.sorted()}
         with self._lock:
             if self._auth_configured:
@@ -802,7 +834,7 @@ class WssClient:
         """Cancel an order by its Bitfinex id, or by its cid and the UTC date of the cid.
 
         :param order_id: the order id Bitfinex gave the order.
-        :param order_cid: the order's cid (the seed's other spelling; needs ``order_date``).
+        :param order_cid: the order's cid (the original library's other spelling; needs ``order_date``).
         :param order_date: the cid's UTC date, ``"YYYY-MM-DD"`` (see :func:`bitfinex.utils.cid_to_date`).
         :raises ValueError: unless exactly one of the two ways is given.
 

@@ -1,0 +1,85 @@
+"""WssClient's ``status`` channel end to end, over loopback against the local exchange: what
+goes on the wire, what reaches the callback, what is refused in the caller's thread, and the
+resubscription after a reconnect."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers import LIVE_MARKET, Inbox, is_data, is_event
+
+pytestmark = [LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
+
+
+def subscribe_frames(exchange):
+    """The ``subscribe`` events every connection sent, in arrival order."""
+    frames = [received.frame for log in exchange.received for received in log.frames]
+    return [frame for frame in frames if isinstance(frame, dict) and frame.get("event") == "subscribe"]
+
+
+def is_derivative_status(body):
+    """``[MTS, null, DERIV_PRICE, SPOT_PRICE, ...]``: a ``deriv:`` frame's body."""
+    return isinstance(body, list) and isinstance(body[0], int) and isinstance(body[2], (int, float))
+
+
+def test_status_keys_are_sent_as_the_protocol_names_them_and_frames_reach_the_callback(
+    bitfinex_exchange, make_client
+):
+    client, statuses = make_client()
+    derivative, liquidations = Inbox("deriv"), Inbox("liq")
+    assert client.subscribe_to_status("deriv:tBTCF0:USTF0", derivative) == "status_deriv:tBTCF0:USTF0"
+    assert client.subscribe_to_status(key="liq:global", callback=liquidations) == "status_liq:global"
+    client.start()
+    derivative.wait_for(is_event("subscribed", channel="status", key="deriv:tBTCF0:USTF0"))
+    liquidations.wait_for(is_event("subscribed", channel="status", key="liq:global"))
+    derivative.wait_for(is_data(body=is_derivative_status))
+    sent = {(frame["channel"], frame["key"]) for frame in subscribe_frames(bitfinex_exchange)}
+    assert sent == {("status", "deriv:tBTCF0:USTF0"), ("status", "liq:global")}
+    assert all(m[1] != "hb" for m in derivative.items + liquidations.items if isinstance(m, list))
+    assert not [event for event in statuses.items if event.kind == "subscription_failed"]
+
+
+def test_status_channels_are_resubscribed_after_a_reconnect(bitfinex_exchange, make_client):
+    client, statuses = make_client()
+    derivative = Inbox("deriv")
+    client.subscribe_to_status("deriv:BTCF0:USTF0", derivative)  # a bare symbol means tBTCF0:USTF0
+    client.start()
+    derivative.wait_for(is_data(body=is_derivative_status))
+    bitfinex_exchange.faults.drop_connections()
+    statuses.wait_for(lambda event: event.kind == "resubscribed")
+    derivative.wait_for(is_event("subscribed", key="deriv:tBTCF0:USTF0"), count=2)
+    after = derivative.mark()
+    derivative.wait_for(is_data(body=is_derivative_status), start=after)
+    assert client.subscriptions == ["status_deriv:tBTCF0:USTF0"]
+
+
+@pytest.mark.parametrize("key", ["deriv:tNOPE:USTF0", "liq:local"])
+def test_a_well_formed_key_the_exchange_does_not_know_is_its_refusal(bitfinex_exchange, make_client, key):
+    client, statuses = make_client()
+    client.subscribe_to_status(key, Inbox("status"))
+    client.start()
+    refused = statuses.wait_for(lambda event: event.kind == "subscription_failed")
+    assert refused.subscription == f"status_{key}"
+    assert refused.code == 10300  # Bitfinex's "subscribe: invalid" family
+    assert client.subscriptions == []
+
+
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [
+        ("deriv:", ValueError),
+        ("deriv:BTC/USD", ValueError),
+        ("liq", ValueError),
+        ("ticker:tBTCUSD", ValueError),
+        ("", ValueError),
+        (5, TypeError),
+        (None, TypeError),
+    ],
+)
+def test_a_key_of_another_form_raises_before_anything_is_sent(bitfinex_exchange, make_client, key, error):
+    client, _ = make_client()
+    with pytest.raises(error, match="key"):
+        client.subscribe_to_status(key, print)
+    with pytest.raises(TypeError, match="callback"):
+        client.subscribe_to_status("liq:global", "print")
+    assert client.subscriptions == []
