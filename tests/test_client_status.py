@@ -83,3 +83,20 @@ def test_a_key_of_another_form_raises_before_anything_is_sent(bitfinex_exchange,
     with pytest.raises(TypeError, match="callback"):
         client.subscribe_to_status("liq:global", "print")
     assert client.subscriptions == []
+
+
+def test_a_perpetual_is_a_trading_symbol_on_every_public_channel(bitfinex_exchange, make_client):
+    client, statuses = make_client()
+    ticker, trades, candles, books = Inbox("ticker"), Inbox("trades"), Inbox("candles"), Inbox("books")
+    assert client.subscribe_to_ticker("tBTCF0:USTF0", ticker) == "ticker_tBTCF0:USTF0"
+    client.subscribe_to_trades("BTCF0:USTF0", trades)  # bare, as a spot pair may be
+    client.subscribe_to_candles("tBTCF0:USTF0", "1m", candles)
+    client.subscribe_to_orderbook("tETHF0:USTF0", "P0", books, maintained=True)
+    client.start()
+    ticker.wait_for(is_data(body=lambda body: len(body) == 10 and 0 < body[0] < body[2]))
+    trades.wait_for(is_event("subscribed", symbol="tBTCF0:USTF0"))
+    trades.wait_for(is_data(body=lambda body: isinstance(body[0], list)))
+    candles.wait_for(is_event("subscribed", key="trade:1m:tBTCF0:USTF0"))
+    candles.wait_for(is_data(body=lambda body: isinstance(body[0], list) and len(body[0]) == 6))
+    books.wait_for(lambda book: book.symbol == "tETHF0:USTF0" and book.valid and book.best_bid.price < book.best_ask.price, count=3)
+    assert not [event for event in statuses.items if event.kind in ("checksum_mismatch", "subscription_failed")]
