@@ -2,7 +2,7 @@
 
 - ``demo``: the quickstart against an embedded local exchange (see :mod:`bitfinex.demo`);
 - ``serve``: run the local exchange (the options of ``python -m bitfinex.testing``);
-- ``stream ticker|trades|book|candles SYMBOL [SYMBOL ...]``: print a channel's frames as
+- ``stream ticker|trades|book|candles|status SYMBOL [SYMBOL ...]``: print a channel's frames as
   readable lines or JSON lines (see :mod:`bitfinex.cli.stream`);
 - ``book SYMBOL``: a live top-of-book view (see :mod:`bitfinex.cli.book`).
 """

@@ -129,6 +129,14 @@ def test_stream_json_prints_json_lines(
     assert isinstance(frames[0]["frame"][1], list)  # the snapshot comes first
 
 
+def test_stream_shows_a_derivative_status(bitfinex_exchange: LocalExchange) -> None:
+    result = cli("stream", "status", "deriv:tBTCF0:USTF0", "--url", bitfinex_exchange.url, "--count", "2")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2 and all(line.startswith("status_deriv:tBTCF0:USTF0  price ") for line in lines), lines
+    assert all(" mark " in line and " open interest " in line for line in lines), lines
+
+
 def test_stream_stops_after_seconds(bitfinex_exchange: LocalExchange) -> None:
     started = time.monotonic()
     result = cli("stream", "book", "BTCUSD", "--url", bitfinex_exchange.url, "--seconds", "1")

@@ -1,5 +1,6 @@
 """What ``bitfinex-wss book`` draws (:func:`bitfinex.cli.book.render`): figures aligned on the
-decimal point, and a drawing that fits the terminal it is drawn on."""
+decimal point, and a drawing that fits the terminal it is drawn on; and the lines ``stream``
+prints for the status channel (:func:`bitfinex.cli.stream.describe`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from bitfinex.cli.book import BookView, Size, render
+from bitfinex.cli.stream import describe
 from bitfinex.protocol.book import PriceLevel
 
 BIDS = [PriceLevel(27000.0, 1, 1.2345), PriceLevel(26999.9, 2, 0.8), PriceLevel(26990.0, 1, 12.5)]
@@ -51,3 +53,25 @@ def test_a_narrow_terminal_keeps_the_prices_and_drops_the_amounts_then_the_clock
     assert header == "tBTCUSD P0  spread 0.1"
     wide = render(VIEW, Size(60, 8))
     assert wide[0] == render(VIEW)[0] and wide[1].split() == ["amount", "bid", "|", "ask", "amount"]
+
+
+DERIVATIVE_STATUS = [  # the docs' example (ws-public-status), its channel id ours
+    1596124822000, None, 0.896, 0.771995, None, 1396531.67460709, None, 1596153600000, 0.0001056, 6, None,
+    -0.01381344, None, None, 0.7664, None, None, 6531.42, None, None, None, 0.0005, 0.0025,
+]
+
+
+def test_a_derivative_status_line_names_its_prices_funding_and_open_interest() -> None:
+    line = describe("status_deriv:tBTCF0:USTF0", [7, DERIVATIVE_STATUS])
+    assert line == (
+        "price 0.896  spot 0.771995  mark 0.7664  funding -0.01381344, next 00:00 accrued 0.0001056  "
+        "open interest 6531.42"
+    )
+
+
+def test_a_liquidation_line_says_whether_it_was_triggered_or_taken_over() -> None:
+    head = ["pos", 145511, 1593342022000, None, "tBTCF0:USTF0", 0.1, 9196.9, None]
+    triggered, taken = [*head, 0, 0, None, None], [*head, 1, 0, None, 9150]
+    assert describe("status_liq:global", [8, [triggered]]) == "liquidation #145511 tBTCF0:USTF0 0.1 @ 9196.9: triggered"
+    both = describe("status_liq:global", [8, [triggered, taken]])
+    assert both.endswith("; liquidation #145511 tBTCF0:USTF0 0.1 @ 9196.9: taken over at 9150")

@@ -1,4 +1,5 @@
-"""``bitfinex-wss stream ticker|trades|book|candles SYMBOL [SYMBOL ...]``: print a channel's frames.
+"""``bitfinex-wss stream ticker|trades|book|candles|status SYMBOL [SYMBOL ...]``: print a channel's
+frames (``status`` takes keys: ``deriv:tBTCF0:USTF0``, ``liq:global``).
 
 One line per data frame (snapshot or update; heartbeats and events are not shown), prefixed
 with the subscription's identifier::
@@ -23,8 +24,9 @@ from typing import Any, Callable, NamedTuple, Optional
 from bitfinex.cli import runner
 from bitfinex.client import WssClient
 from bitfinex.protocol.book import Level, OrderBook
+from bitfinex.protocol.fields import DERIVATIVE_STATUS_FIELDS, LIQUIDATION_FIELDS
 
-CHANNELS = ("ticker", "trades", "book", "candles")
+CHANNELS = ("ticker", "trades", "book", "candles", "status")
 """The channels ``stream`` can show."""
 
 
@@ -42,7 +44,13 @@ class Received(NamedTuple):
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``stream``'s arguments and options to its sub-parser."""
     parser.add_argument("channel", choices=CHANNELS, help="the channel to stream")
-    parser.add_argument("symbols", nargs="+", metavar="SYMBOL", help="one or more symbols (BTCUSD, tETHUSD, fUSD, ...)")
+    parser.add_argument(
+        "symbols",
+        nargs="+",
+        metavar="SYMBOL",
+        help="one or more symbols (BTCUSD, tETHUSD, fUSD, tBTCF0:USTF0, ...); for status, keys "
+        "(deriv:tBTCF0:USTF0, liq:global)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON lines instead of readable lines")
     parser.add_argument("--timeframe", default="1m", help="candles: the timeframe (default 1m)")
     parser.add_argument("--record", metavar="FILE", help="also record every frame received into FILE (see --replay of serve)")
@@ -85,8 +93,10 @@ def subscribe(client: WssClient, arguments: argparse.Namespace, put: Callable[[R
             tagger.subscription = client.subscribe_to_orderbook(
                 symbol, arguments.precision, tagger, length=arguments.length
             )
-        else:
+        elif arguments.channel == "candles":
             tagger.subscription = client.subscribe_to_candles(symbol, arguments.timeframe, tagger)
+        else:
+            tagger.subscription = client.subscribe_to_status(symbol, tagger)
 
 
 def _is_data(message: Any) -> bool:
@@ -127,6 +137,8 @@ def describe(subscription: str, frame: Sequence[Any]) -> Optional[str]:
         return _trade(frame[2]) if body in ("te", "fte") else None
     if not isinstance(body, list):
         return json.dumps(frame[1:])
+    if channel == "status":
+        return _liquidations(body) if subscription.startswith("status_liq:") else _derivative(body)
     snapshot = bool(body) and isinstance(body[0], list)
     if channel == "ticker":
         return _ticker(body)
@@ -162,6 +174,25 @@ def _trade(trade: list[Any]) -> str:
 def _candle(candle: list[Any]) -> str:
     mts, open_, close, high, low, volume = candle[:6]
     return f"{_clock(mts)[:5]}  O {open_}  H {high}  L {low}  C {close}  V {volume}"
+
+
+def _derivative(body: list[Any]) -> str:
+    field = {name: body[index] for name, index in DERIVATIVE_STATUS_FIELDS.items()}
+    return (
+        f"price {field['deriv_price']}  spot {field['spot_price']}  mark {field['mark_price']}  "
+        f"funding {field['current_funding']}, next {_clock(field['next_funding_evt_mts'])[:5]} "
+        f"accrued {field['next_funding_accrued']}  open interest {field['open_interest']}"
+    )
+
+
+def _liquidations(body: list[Any]) -> str:
+    return "; ".join(_liquidation(entry) for entry in body)
+
+
+def _liquidation(entry: list[Any]) -> str:
+    field = {name: entry[index] for name, index in LIQUIDATION_FIELDS.items()}
+    outcome = f"taken over at {field['liquidation_price']}" if field["is_match"] else "triggered"
+    return f"liquidation #{field['pos_id']} {field['symbol']} {field['amount']} @ {field['base_price']}: {outcome}"
 
 
 def _book(subscription: str, body: list[Any], snapshot: bool) -> str:

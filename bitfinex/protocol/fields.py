@@ -163,6 +163,37 @@ FUNDING_LOAN_FIELDS: Mapping[str, int] = {
 index (docs ws-auth-funding-loans): a credit's layout without POSITION_PAIR."""
 
 
+DERIVATIVE_STATUS_FIELDS: Mapping[str, int] = {
+    "mts": 0,
+    "deriv_price": 2,
+    "spot_price": 3,
+    "insurance_fund_balance": 5,
+    "next_funding_evt_mts": 7,
+    "next_funding_accrued": 8,
+    "next_funding_step": 9,
+    "current_funding": 11,
+    "mark_price": 14,
+    "open_interest": 17,
+    "clamp_min": 21,
+    "clamp_max": 22,
+}
+"""A ``deriv:`` status frame's body (``[CHAN_ID, [MTS, null, DERIV_PRICE, ...]]``), field name →
+index (docs ws-public-status; the other indices are placeholders)."""
+
+LIQUIDATION_FIELDS: Mapping[str, int] = {
+    "pos_id": 1,
+    "mts": 2,
+    "symbol": 4,
+    "amount": 5,
+    "base_price": 6,
+    "is_match": 8,
+    "is_market_sold": 9,
+    "liquidation_price": 11,
+}
+"""One entry of a ``liq:global`` frame (``["pos", POS_ID, MTS, null, SYMBOL, ...]``), field name
+→ index (docs ws-public-status)."""
+
+
 def lay_out(layout: Mapping[str, int], length: int, fields: Mapping[str, Any]) -> list[Any]:
     """Put ``fields`` (names of ``layout``) at their indices in an array of ``length``; the
     fields not given are ``null``.
