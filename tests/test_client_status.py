@@ -98,5 +98,6 @@ def test_a_perpetual_is_a_trading_symbol_on_every_public_channel(bitfinex_exchan
     trades.wait_for(is_data(body=lambda body: isinstance(body[0], list)))
     candles.wait_for(is_event("subscribed", key="trade:1m:tBTCF0:USTF0"))
     candles.wait_for(is_data(body=lambda body: isinstance(body[0], list) and len(body[0]) == 6))
-    books.wait_for(lambda book: book.symbol == "tETHF0:USTF0" and book.valid and book.best_bid.price < book.best_ask.price, count=3)
+    verified = books.wait_for(lambda book: book.valid, count=3)
+    assert verified.symbol == "tETHF0:USTF0" and verified.best_bid.price < verified.best_ask.price
     assert not [event for event in statuses.items if event.kind in ("checksum_mismatch", "subscription_failed")]

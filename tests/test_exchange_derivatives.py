@@ -14,12 +14,12 @@ only moves when the test moves it, and time on a :class:`~bitfinex.testing.Manua
 from __future__ import annotations
 
 import asyncio
-import threading
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 import pytest
+from official_client import OfficialBot, run_in_thread
 
 from bitfinex.testing import LocalExchange, ManualClock
 
@@ -119,7 +119,7 @@ def test_a_derivatives_bot_on_wssclient(bitfinex_exchange, make_client, rewound_
     assert not [e for e in statuses.items if e.kind in ("callback_error", "order_not_sent", "subscription_failed")]
 
 
-bfxapi = pytest.importorskip("bfxapi", reason="bitfinex-api-py is not installed (it is in the test extra)")
+pytest.importorskip("bfxapi", reason="bitfinex-api-py is not installed (it is in the test extra)")
 
 EVENTS = (
     "derivatives_status_update", "liquidation_feed_update", "position_new", "position_update", "position_close",
@@ -129,18 +129,10 @@ EVENTS = (
 
 async def official_derivatives_bot(exchange: LocalExchange, events: dict[str, list[Any]]) -> None:
     """The bot: every step waits for what the docs say comes back."""
-    client = bfxapi.Client(api_key=exchange.key, api_secret=exchange.secret, wss_host=exchange.url)
+    bot = OfficialBot(exchange.url, exchange.key, exchange.secret, EVENTS, events)
+    client = bot.client
     loop = asyncio.get_running_loop()
-    for name in EVENTS:
-        client.wss.on(name, lambda *args, name=name: events.setdefault(name, []).append(args[-1]))
-
-    async def next_event(name: str, matches: Callable[[Any], bool] = lambda _: True, seen: int = 0) -> Any:
-        for _ in range(1000):
-            found = [e for e in events.get(name, [])[seen:] if matches(e)]
-            if found:
-                return found[0]
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"no {name} event; got {sorted(events)}")
+    next_event = bot.next_event
 
     async def session() -> None:
         await client.wss.subscribe("status", key="deriv:tBTCF0:USTF0")
@@ -175,39 +167,12 @@ async def official_derivatives_bot(exchange: LocalExchange, events: dict[str, li
         )
         assert wallet.available_balance == float(left) and "liquidated" in wallet.last_change
 
-    @client.wss.on("authenticated")
-    async def on_authenticated(_: Any) -> None:
-        events["session"] = [asyncio.ensure_future(session())]
-
-    running = asyncio.ensure_future(client.wss.start())
-    try:
-        for _ in range(1500):
-            if "session" in events and events["session"][0].done():
-                break
-            if running.done():
-                running.result()  # the client died: a frame it could not parse raises here
-            await asyncio.sleep(0.01)
-        events["session"][0].result()
-    finally:
-        await client.wss.close()
-        await asyncio.wait_for(running, timeout=5)
+    await bot.run(session)
 
 
 def test_a_derivatives_bot_on_bitfinex_api_py(bitfinex_exchange):
     events: dict[str, list[Any]] = {}
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(official_derivatives_bot(bitfinex_exchange, events))
-        except BaseException as error:  # reported below
-            failure.append(error)
-
-    thread = threading.Thread(target=run, name="bitfinex-api-py")
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive()
-    assert not failure, failure
+    run_in_thread(lambda: official_derivatives_bot(bitfinex_exchange, events))
     assert {"derivatives_status_update", "liquidation_feed_update", "position_close"} <= set(events)
     left = bitfinex_exchange.account_state().wallets[COLLATERAL_WALLET]
     fees_and_collateral = 100_000 - left

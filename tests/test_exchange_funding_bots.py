@@ -12,11 +12,11 @@ by moving a :class:`~bitfinex.testing.ManualClock`.
 from __future__ import annotations
 
 import asyncio
-import threading
 from decimal import Decimal
 from typing import Any, Callable
 
 import pytest
+from official_client import OfficialBot, run_in_thread
 
 from bitfinex.testing import LocalExchange, ManualClock
 from bitfinex.testing.fundingstate import DAY_MS
@@ -90,7 +90,7 @@ def test_a_funding_bot_on_wssclient(bitfinex_exchange, make_client, rewound_cloc
     assert not [e for e in statuses.items if e.kind in ("callback_error", "order_not_sent", "server_error")]
 
 
-bfxapi = pytest.importorskip("bfxapi", reason="bitfinex-api-py is not installed (it is in the test extra)")
+pytest.importorskip("bfxapi", reason="bitfinex-api-py is not installed (it is in the test extra)")
 
 EVENTS = (
     "funding_offer_snapshot", "funding_credit_snapshot", "funding_loan_snapshot", "funding_offer_new",
@@ -102,21 +102,10 @@ EVENTS = (
 
 async def official_funding_bot(exchange: LocalExchange, clock: ManualClock, rate: Decimal, events: dict[str, list[Any]]) -> None:
     """The bot: every step waits for what the docs say comes back."""
-    client = bfxapi.Client(api_key=KEY, api_secret=SECRET, wss_host=exchange.url)
+    bot = OfficialBot(exchange.url, KEY, SECRET, EVENTS, events)
+    client = bot.client
     loop = asyncio.get_running_loop()
-    for name in EVENTS:
-        client.wss.on(name, lambda *args, name=name: events.setdefault(name, []).append(args[-1]))
-
-    async def next_event(name: str, matches: Callable[[Any], bool] = lambda _: True, seen: int = 0) -> Any:
-        for _ in range(1000):
-            found = [e for e in events.get(name, [])[seen:] if matches(e)]
-            if found:
-                return found[0]
-            await asyncio.sleep(0.01)
-        raise AssertionError(f"no {name} event; got {sorted(events)}")
-
-    def count(name: str) -> int:
-        return len(events.get(name, []))
+    next_event, count = bot.next_event, bot.count
 
     async def session() -> None:
         assert await next_event("funding_offer_snapshot") == []
@@ -169,39 +158,12 @@ async def official_funding_bot(exchange: LocalExchange, clock: ManualClock, rate
         assert (info.symbol, info.yield_lend, info.duration_lend) == ("fUSD", float(rate), 29)
         assert info.yield_loan > 0 and info.duration_loan >= 2
 
-    @client.wss.on("authenticated")
-    async def on_authenticated(_: Any) -> None:
-        events["session"] = [asyncio.ensure_future(session())]
-
-    running = asyncio.ensure_future(client.wss.start())
-    try:
-        for _ in range(1500):
-            if "session" in events and events["session"][0].done():
-                break
-            if running.done():
-                running.result()  # the client died: a frame it could not parse raises here
-            await asyncio.sleep(0.01)
-        events["session"][0].result()
-    finally:
-        await client.wss.close()
-        await asyncio.wait_for(running, timeout=5)
+    await bot.run(session)
 
 
 def test_a_funding_bot_on_bitfinex_api_py(bitfinex_exchange, rewound_clock):
     exchange = bitfinex_exchange
     rate = inside_spread(exchange)
     events: dict[str, list[Any]] = {}
-    failure: list[BaseException] = []
-
-    def run() -> None:
-        try:
-            asyncio.run(official_funding_bot(exchange, rewound_clock, rate, events))
-        except BaseException as error:  # reported below
-            failure.append(error)
-
-    thread = threading.Thread(target=run, name="bitfinex-api-py")
-    thread.start()
-    thread.join(60)
-    assert not thread.is_alive()
-    assert not failure, failure
+    run_in_thread(lambda: official_funding_bot(exchange, rewound_clock, rate, events))
     assert {"funding_offer_new", "funding_credit_new", "funding_credit_update", "funding_loan_new"} <= set(events)
