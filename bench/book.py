@@ -158,6 +158,12 @@ class ExchangeModel:
         asks = {self.price(t): (c, -a) for t, (c, a) in self.asks.items()}
         return naive_checksum(bids, asks)
 
+    def set_best_bid(self, count: int, amount: float) -> list[Any]:
+        """Give the best bid ``count`` and ``amount``; return the wire entry."""
+        tick = max(self.bids)
+        self.bids[tick] = (count, amount)
+        return self.entry(tick, True)
+
     def _top_index(self) -> int:
         """A level index skewed to the top of the book: 9 in 10 in the top 25."""
         if self.random.random() < 0.9:

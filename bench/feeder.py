@@ -15,21 +15,26 @@ connection's URL asks for (see :mod:`bench.wire`):
   bottleneck;
 - ``mode=latency&rate=R``: the stream at R frames/s, the send time stamped into every trade just
   before each write (a tick per millisecond);
-- ``mode=idle``: nothing but the snapshots.
+- ``mode=idle``: nothing but the snapshots;
+- ``mode=books`` (the feeder started with ``--books``): once every book of the book stream
+  (:mod:`bench.bookstream`) is live on the connection, the whole book stream, as fast as the
+  socket drains;
+- ``mode=channels&channels=C&run=R``: once C channels are live over all the connections whose
+  URL names run R, update frames on every one of them, round-robin, each connection as fast as
+  its socket drains (the many-channels run).
 
 Unlike Bitfinex, ``cs`` frames go to every connection whatever its ``conf`` flags, so every client
 gets the same frames.
 
-On start it prints one JSON line, ``{"port": ..., "stream": {...}}``; it stops when its standard
-input closes (so it never outlives the runner).
+On start it prints one JSON line, ``{"port": ..., "stream": {...}}`` (with ``"books"``: the book
+stream's final books and marker, when it has one); it stops when its standard input closes (so
+it never outlives the runner).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-import threading
 import time
 from collections.abc import Sequence
 from typing import Any, Optional
@@ -42,6 +47,8 @@ from zope.interface import implementer
 
 from bitfinex.transport.reactor import bind_timers, new_reactor
 
+from bench.bookstream import BookStream
+from bench.serving import run_until_stdin_closes
 from bench.stream import (
     SEQ_ALL_FLAG,
     STREAM_CHANNEL_IDS,
@@ -54,8 +61,10 @@ from bench.stream import (
     ws_frame,
 )
 from bench.wire import (
+    BOOKS,
     IDLE,
     LATENCY,
+    MANY_CHANNELS,
     STREAM_SUBSCRIPTIONS,
     THROUGHPUT,
     TS_OFFSET,
@@ -74,6 +83,13 @@ STREAM_KEYS = frozenset(subscription.key for subscription in STREAM_SUBSCRIPTION
 ERROR_ALREADY_SUBSCRIBED = 10301
 ERROR_UNKNOWN_CHANNEL = 10302
 ERROR_UNKNOWN_EVENT = 10000
+CHANNEL_UPDATES = {
+    "ticker": b"[%d,[7254.6,12.5,7254.7,9.1,-41.2,-0.0056,7254.7,4211.3,7400.1,7100.2]]",
+    "trades": b'[%d,"te",[1600000001,1700000000000,0.0125,7254.7]]',
+    "book": b"[%d,[7254.6,3,1.25]]",
+    "candles": b"[%d,[1700000000000,7254.6,7254.7,7255.1,7254.1,12.5]]",
+}
+"""The update frame of each channel kind in channels mode (by chanId)."""
 
 
 @implementer(IPullProducer)
@@ -209,19 +225,33 @@ class FeedServerProtocol(WebSocketServerProtocol):
         if subscription.key in self.channels:
             self._send_event({**request, "event": "error", "msg": "subscribe: dup", "code": ERROR_ALREADY_SUBSCRIBED})
             return
-        is_stream_channel = subscription.key in STREAM_KEYS and request.get("prec", "P0") == "P0"
-        if is_stream_channel:
-            chan_id = STREAM_CHANNEL_IDS[subscription.key]
-            snapshot = self.factory.stream.snapshots[subscription.key]
-        else:
-            chan_id = self.next_chan_id
-            self.next_chan_id += 1
-            snapshot = snapshot_for(subscription, chan_id, self.factory.seed)
+        chan_id, snapshot = self._channel_for(subscription, request.get("prec", "P0") == "P0")
         self.channels[subscription.key] = chan_id
         self._send_event(_subscribed_echo(request, chan_id))
         self._send_channel_frame(snapshot)
-        if self.plan.mode != IDLE and self.sender is None and self.channels.keys() >= STREAM_KEYS:
+        if self.sender is not None:
+            return
+        mode = self.plan.mode
+        if mode == MANY_CHANNELS:
+            self.factory.channel_live(self, chan_id, subscription.channel)
+        elif mode == BOOKS:
+            book_stream = self.factory.book_stream
+            if book_stream is not None and self.channels.keys() >= book_stream.chan_ids.keys():
+                self.start_chunks(self.factory.book_chunks(self._first_sequence()))
+        elif mode != IDLE and self.channels.keys() >= STREAM_KEYS:
             self._start_stream()
+
+    def _channel_for(self, subscription: Subscription, is_p0: bool) -> tuple[int, bytes]:
+        """The chanId and snapshot of a new subscription: fixed ones for the channels of the
+        streams, fresh ones otherwise."""
+        book_stream = self.factory.book_stream if self.plan.mode == BOOKS else None
+        if is_p0 and book_stream is not None and subscription.key in book_stream.chan_ids:
+            return book_stream.chan_ids[subscription.key], book_stream.snapshots[subscription.key]
+        if is_p0 and subscription.key in STREAM_KEYS:
+            return STREAM_CHANNEL_IDS[subscription.key], self.factory.stream.snapshots[subscription.key]
+        chan_id = self.next_chan_id
+        self.next_chan_id += 1
+        return chan_id, snapshot_for(subscription, chan_id, self.factory.seed)
 
     def _unsubscribe(self, request: dict[str, Any]) -> None:
         chan_id = request.get("chanId")
@@ -243,15 +273,42 @@ class FeedServerProtocol(WebSocketServerProtocol):
             payload = with_sequence(payload, self.sequence)
         self.sendMessage(payload)
 
-    def _start_stream(self) -> None:
+    def _first_sequence(self) -> Optional[int]:
+        return self.sequence + 1 if self.flags & SEQ_ALL_FLAG else None
+
+    def start_chunks(self, chunks: Sequence[bytes]) -> None:
+        """Send pre-framed chunks as fast as the socket drains."""
         assert not self.websocket_extensions_in_use, "pre-framed streams need an uncompressed connection"
-        first_sequence = self.sequence + 1 if self.flags & SEQ_ALL_FLAG else None
+        self.sender = ChunkProducer(self.transport, chunks)
+        self.sender.start()
+
+    def start_channel_updates(self, cycle: Sequence[tuple[int, str]], repeats: int,
+                              tail: Sequence[tuple[int, str]]) -> None:
+        """Channels mode: send one update frame per ``(chanId, channel)`` of ``cycle``, the whole
+        cycle ``repeats`` times, then one per pair of ``tail``. Without ``SEQ_ALL`` every cycle is
+        the same bytes, so a chunk is one cycle's bytes repeated and the chunks are one object
+        (a long run costs the feeder no memory)."""
+        first_sequence = self._first_sequence()
+        if first_sequence is not None:
+            pairs = [*cycle] * repeats + [*tail]
+            frames = [EncodedFrame(CHANNEL_UPDATES[channel] % chan_id) for chan_id, channel in pairs]
+            self.start_chunks(throughput_chunks(frames, first_sequence, CHUNK_SIZE))
+            return
+        cycle_bytes = b"".join(ws_frame(CHANNEL_UPDATES[channel] % chan_id) for chan_id, channel in cycle)
+        per_chunk = max(1, CHUNK_SIZE // len(cycle_bytes))
+        ending = cycle_bytes * (repeats % per_chunk)
+        ending += b"".join(ws_frame(CHANNEL_UPDATES[channel] % chan_id) for chan_id, channel in tail)
+        chunks = [cycle_bytes * per_chunk] * (repeats // per_chunk) + ([ending] if ending else [])
+        self.start_chunks(chunks)
+
+    def _start_stream(self) -> None:
+        first_sequence = self._first_sequence()
         if self.plan.mode == THROUGHPUT:
-            self.sender = ChunkProducer(self.transport, self.factory.chunks(self.plan.frames, first_sequence))
-        else:
-            assert self.plan.mode == LATENCY
-            frames = self.factory.stream.frames(self.plan.frames)
-            self.sender = PacedSender(self.factory.reactor, self.transport, frames, self.plan.rate, first_sequence)
+            self.start_chunks(self.factory.chunks(self.plan.frames, first_sequence))
+            return
+        assert self.plan.mode == LATENCY
+        frames = self.factory.stream.frames(self.plan.frames)
+        self.sender = PacedSender(self.factory.reactor, self.transport, frames, self.plan.rate, first_sequence)
         self.sender.start()
 
 
@@ -261,16 +318,44 @@ class FeedServerFactory(WebSocketServerFactory):
     :param stream: the run's stream.
     :param seed: seeds the snapshots of channels outside the stream.
     :param reactor: the private reactor to serve on.
+    :param book_stream: the book workload's stream, if this feeder serves one.
     """
 
     protocol = FeedServerProtocol
 
-    def __init__(self, stream: Stream, seed: int, reactor: Any) -> None:
+    def __init__(self, stream: Stream, seed: int, reactor: Any, book_stream: Optional[BookStream] = None) -> None:
         super().__init__(reactor=reactor)
         bind_timers(self, reactor)
         self.stream = stream
         self.seed = seed
+        self.book_stream = book_stream
         self._chunks: dict[tuple[int, Optional[int]], list[bytes]] = {}
+        self._book_chunks: dict[Optional[int], list[bytes]] = {}
+        self._channel_runs: dict[str, list[tuple[FeedServerProtocol, int, str]]] = {}
+
+    def book_chunks(self, first_sequence: Optional[int]) -> list[bytes]:
+        """The book stream as wire chunks (made once per first sequence number)."""
+        assert self.book_stream is not None
+        if first_sequence not in self._book_chunks:
+            self._book_chunks[first_sequence] = throughput_chunks(self.book_stream.frames, first_sequence, CHUNK_SIZE)
+        return self._book_chunks[first_sequence]
+
+    def channel_live(self, protocol: FeedServerProtocol, chan_id: int, channel: str) -> None:
+        """Channels mode: one more channel of ``protocol``'s run is live; once the run's count
+        is reached, its frames are dealt round-robin over every live channel and sent."""
+        plan = protocol.plan
+        live = self._channel_runs.setdefault(plan.run, [])
+        live.append((protocol, chan_id, channel))
+        if len(live) < plan.channels:
+            return
+        del self._channel_runs[plan.run]
+        repeats, rest = divmod(plan.frames, len(live))
+        owned: dict[FeedServerProtocol, list[tuple[int, int, str]]] = {}
+        for index, (owner, owner_chan_id, owner_channel) in enumerate(live):
+            owned.setdefault(owner, []).append((index, owner_chan_id, owner_channel))
+        for owner, channels in owned.items():
+            owner.start_channel_updates([(chan, kind) for _, chan, kind in channels], repeats,
+                                        [(chan, kind) for index, chan, kind in channels if index < rest])
 
     def chunks(self, frames: int, first_sequence: Optional[int]) -> list[bytes]:
         """The first ``frames`` frames of the stream as wire chunks (made once per shape)."""
@@ -311,23 +396,24 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--frames", type=int, required=True, help="longest stream any run asks for")
     parser.add_argument("--seed", type=int, default=2021)
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--books", type=int, default=0, help="books of the book stream (0: no book stream)")
+    parser.add_argument("--book-updates", type=int, default=0, help="update entries of the book stream")
     args = parser.parse_args(argv)
 
     stream = Stream(args.frames, args.seed)
+    book_stream = BookStream(args.books, args.book_updates, args.seed) if args.books else None
     reactor = new_reactor()
-    factory = FeedServerFactory(stream, args.seed, reactor)
+    factory = FeedServerFactory(stream, args.seed, reactor, book_stream)
     factory.chunks(args.frames, None)  # the common case is ready before the first client
     port = reactor.listenTCP(args.port, factory, interface="127.0.0.1")
     stats = stream.stats
-    print(json.dumps({"port": port.getHost().port, "stream": {"frames": stats.frames, "by_kind": stats.by_kind,
-                                                               "book_entries": stats.book_entries}}), flush=True)
-
-    def stop_when_stdin_closes() -> None:
-        sys.stdin.read()
-        reactor.callFromThread(reactor.stop)
-
-    threading.Thread(target=stop_when_stdin_closes, name="stdin-watch", daemon=True).start()
-    reactor.run(installSignalHandlers=False)
+    described: dict[str, Any] = {"frames": stats.frames, "by_kind": stats.by_kind, "book_entries": stats.book_entries}
+    if book_stream is not None:
+        factory.book_chunks(None)
+        described["books"] = {"books": book_stream.books, "updates": book_stream.updates,
+                              "final_books": book_stream.final_books, "marker": book_stream.marker}
+    print(json.dumps({"port": port.getHost().port, "stream": described}), flush=True)
+    run_until_stdin_closes(reactor)
 
 
 if __name__ == "__main__":

@@ -15,8 +15,11 @@ The probe does all the measuring, the same way for every client:
   times the feeder stamped into the trades;
 - subscription runs: done when every subscription has delivered its snapshot; the RSS then is
   the figure;
-- order runs (against the local exchange): the adapter times each order itself and marks the
-  start and end of the run.
+- book and channel runs: the adapter calls :meth:`Probe.update` for every stream event (a book
+  update applied, or verified where the client verifies checksums; a channel frame after its
+  snapshot); the first starts the clock, the plan's ``frames``-th stops it;
+- order runs (against the local exchange or the stand-in): the adapter times each order itself
+  and marks the start and end of the run.
 
 Standard library only (peers run this under their own interpreter).
 """
@@ -42,7 +45,9 @@ THROUGHPUT_RUN = "throughput"
 LATENCY_RUN = "latency"
 SUBSCRIPTIONS_RUN = "subscriptions"
 ORDERS_RUN = "orders"
-MEASURES = (THROUGHPUT_RUN, LATENCY_RUN, SUBSCRIPTIONS_RUN, ORDERS_RUN)
+BOOKS_RUN = "books"
+CHANNELS_RUN = "channels"
+MEASURES = (THROUGHPUT_RUN, LATENCY_RUN, SUBSCRIPTIONS_RUN, ORDERS_RUN, BOOKS_RUN, CHANNELS_RUN)
 
 SHUTDOWN_GRACE_SECONDS = 10.0
 """How long after its timeout a client process may take to shut down before it is ended."""
@@ -59,7 +64,8 @@ class ClientPlan:
     :param options: the adapter's settings for this client.
     :param measure: one of :data:`MEASURES`.
     :param url: the feed URL (its query is the feeder's plan).
-    :param frames: frames in the stream, markers included (0 for subscription runs).
+    :param frames: frames in the stream, markers included (0 for subscription runs); book
+        runs: update entries; channel runs: update frames over all channels.
     :param subscriptions: what to subscribe.
     :param timeout: seconds the measurement may take once started.
     :param block_orjson: make ``import orjson`` fail in this process.
@@ -95,12 +101,14 @@ class Probe:
 
     Callbacks call :meth:`frame` for every frame they get and :meth:`trade` (instead) for
     ``te``/``tu`` trades; subscription runs call :meth:`seen` with the subscription's key for
-    every data frame. Clients that do not decode (the count-only ceiling) call
-    :meth:`mark_start` and :meth:`mark_end` themselves.
+    every data frame; book and channel runs call :meth:`update` for every stream event. Clients
+    that cannot count (the count-only ceiling, ccxt's coalesced books) call :meth:`mark_start`
+    and :meth:`mark_end` themselves.
     """
 
     measure: str
     expected_subscriptions: int = 0
+    expected_updates: int = 0
     callbacks: int = 0
     done: threading.Event = field(default_factory=threading.Event)
     on_done: Callable[[], None] = lambda: None
@@ -132,6 +140,15 @@ class Probe:
         if self.sampling and self.started_ns:
             self.latencies_ns.append(time.monotonic_ns() - mts + TS_OFFSET)
         if trade_id == END_TRADE_ID:
+            self.mark_end()
+
+    def update(self, _message: object = None) -> None:
+        """A stream event reached a callback: the first starts the clock, the
+        :attr:`expected_updates`-th stops it (usable as a callback itself)."""
+        self.callbacks += 1
+        if self.callbacks == 1:
+            self.mark_start()
+        if self.callbacks == self.expected_updates:
             self.mark_end()
 
     def seen(self, key: str) -> None:
@@ -169,9 +186,10 @@ class Probe:
             "cpu_seconds": cpu,
             "rss_mb": self.rss_at_end / 2**20,
         }
-        if self.measure in (THROUGHPUT_RUN, LATENCY_RUN):
-            result["frames"] = frames
-            result["frames_per_second"] = (frames - 1) / seconds if seconds > 0 else None
+        if self.measure in (THROUGHPUT_RUN, LATENCY_RUN, CHANNELS_RUN, BOOKS_RUN):
+            unit = "updates" if self.measure == BOOKS_RUN else "frames"
+            result[unit] = frames
+            result[f"{unit}_per_second"] = (frames - 1) / seconds if seconds > 0 else None
             result["cpu_seconds_per_100k"] = cpu / frames * 100_000
         if self.sampling:
             result["latency_us"] = latency_summary(self.latencies_ns)
@@ -190,6 +208,16 @@ def latency_summary(samples_ns: Iterable[int]) -> dict[str, Any]:
         summary[name] = ordered[rank - 1] / 1000
     summary["max"] = ordered[-1] / 1000
     return summary
+
+
+def order_figures(sent_ns: dict[int, int], on_request_ns: dict[int, int], on_ns: dict[int, int]) -> dict[str, Any]:
+    """An order run's figures from the times (``monotonic_ns``, by cid) each order was sent and
+    its ``on-req`` notification and ``on`` message reached the client's callback."""
+    return {
+        "count": len(sent_ns),
+        "on_req_us": latency_summary([on_request_ns[cid] - started for cid, started in sent_ns.items()]),
+        "on_us": latency_summary([on_ns[cid] - started for cid, started in sent_ns.items()]),
+    }
 
 
 def _proc_status_kib(field_name: str) -> int:
@@ -217,7 +245,21 @@ def peak_rss_mb() -> float:
 
 def raw_frame_callback(probe: Probe, subscription: Subscription) -> Callable[[Any], None]:
     """The callback for a client that hands over frames as Bitfinex sent them (``[chanId, ...]``;
-    events as dicts): trades go to :meth:`Probe.trade`, the rest to :meth:`Probe.frame`."""
+    events as dicts): trades go to :meth:`Probe.trade`, the rest to :meth:`Probe.frame`. In a
+    channel run every frame after the subscription's snapshot goes to :meth:`Probe.update`; in
+    a book run every single-entry update does (a raw-frame client keeps no book)."""
+    if probe.measure == CHANNELS_RUN:
+        return _after_snapshot(probe.update)
+    if probe.measure == BOOKS_RUN:
+        update = probe.update
+
+        def on_book_frame(message: Any) -> None:
+            if type(message) is list:
+                body = message[1]
+                if type(body) is list and body and type(body[0]) is not list:
+                    update()
+
+        return on_book_frame
     if probe.measure == SUBSCRIPTIONS_RUN:
         key = subscription.key
         seen = probe.seen
@@ -242,9 +284,45 @@ def raw_frame_callback(probe: Probe, subscription: Subscription) -> Callable[[An
     return on_trades
 
 
+def _after_snapshot(update: Callable[[], None]) -> Callable[[Any], None]:
+    """A callback calling ``update`` for every channel frame after the first (the snapshot);
+    events are ignored."""
+    snapshot_seen = False
+
+    def on_frame(message: Any) -> None:
+        nonlocal snapshot_seen
+        if type(message) is list:
+            if snapshot_seen:
+                update()
+            else:
+                snapshot_seen = True
+
+    return on_frame
+
+
+def book_sides(bids: Iterable[tuple[Any, Any]], asks: Iterable[tuple[Any, Any]],
+               depth: int = Subscription.BOOK_LENGTH) -> dict[str, list[list[float]]]:
+    """A client's final book in the form the runner compares: the best ``depth`` levels per
+    side as ``[price, size]`` floats, best first, sizes positive on both sides.
+
+    :param bids: ``(price, size)`` pairs, best first.
+    :param asks: ``(price, size)`` pairs, best first (sizes positive).
+    """
+    return {name: [[float(price), float(size)] for price, size in side][:depth]
+            for name, side in (("bids", list(bids)), ("asks", list(asks)))}
+
+
 def block_orjson() -> None:
     """Make ``import orjson`` raise ImportError in this process (before anything imports it)."""
     sys.modules["orjson"] = None  # type: ignore[assignment]
+
+
+def _bitfinex_directory() -> Optional[str]:
+    """Where this process imported ``bitfinex`` from (``None``: it did not), so the runner can
+    tell a revision row that ran the wrong code."""
+    imported = sys.modules.get("bitfinex")
+    location = getattr(imported, "__file__", None)
+    return os.path.dirname(location) if location else None
 
 
 def _write(path: str, result: dict[str, Any]) -> None:
@@ -268,13 +346,14 @@ def main(argv: Optional[list[str]] = None) -> None:
     watchdog = threading.Timer(plan.timeout + SHUTDOWN_GRACE_SECONDS, give_up)
     watchdog.daemon = True
     watchdog.start()
-    probe = Probe(plan.measure, expected_subscriptions=len(plan.subscriptions))
+    probe = Probe(plan.measure, expected_subscriptions=len(plan.subscriptions), expected_updates=plan.frames)
     try:
         adapter = importlib.import_module(f"bench.clients.{plan.adapter}")
         extra = adapter.run(plan, probe)
         if not probe.done.is_set():
             raise TimeoutError(f"no end of stream within {plan.timeout:.0f} s ({probe.callbacks} callbacks)")
-        result = {"ok": True, **probe.figures(plan.frames), "peak_rss_mb": peak_rss_mb(), **(extra or {})}
+        result = {"ok": True, **probe.figures(plan.frames), "peak_rss_mb": peak_rss_mb(), **(extra or {}),
+                  "bitfinex_from": _bitfinex_directory()}
     except Exception as error:
         traceback.print_exc()
         result = {"ok": False, "error": f"{type(error).__name__}: {error}"}

@@ -1,9 +1,11 @@
-"""Profile WssClient's per-frame path: ``python -m bench.profile [--frames N] [--json]``.
+"""Profile WssClient's per-frame path: ``python -m bench.profile [--frames N] [--json] [--books N]``.
 
 Starts the feeder, runs ``WssClient`` through one throughput run in this process with
 :mod:`cProfile` enabled on the client's reactor thread only (from before the first frame until
 the end marker), and prints where the time goes: each function's own time per frame, in
-nanoseconds, most expensive first. cProfile's overhead inflates every function call, so read the
+nanoseconds, most expensive first. With ``--books N`` the run is the book workload's instead
+(N maintained books, ``--frames`` updates, each followed by its ``cs``), and the figures are
+per update. cProfile's overhead inflates every function call, so read the
 figures as a ranking and compare runs made the same way; frames/s from ``python -m bench`` are
 the real measure.
 """
@@ -25,21 +27,28 @@ from unittest import mock
 from bitfinex import WssClient
 
 from bench.clients import wssclient
-from bench.harness import THROUGHPUT_RUN, ClientPlan, Probe, block_orjson
+from bench.harness import BOOKS_RUN, THROUGHPUT_RUN, ClientPlan, Probe, block_orjson
 from bench.run import start_feeder
-from bench.wire import STREAM_SUBSCRIPTIONS, THROUGHPUT, FeedPlan, feed_url
+from bench.wire import BOOKS, STREAM_SUBSCRIPTIONS, THROUGHPUT, FeedPlan, book_subscriptions, feed_url
 
 
-def profile(frames: int, decoder: str, seed: int) -> pstats.Stats:
-    """Profile one WssClient throughput run of ``frames`` frames on its reactor thread."""
+def profile(frames: int, decoder: str, seed: int, books: int = 0) -> pstats.Stats:
+    """Profile one WssClient throughput run of ``frames`` frames on its reactor thread (with
+    ``books``: a books run of ``frames`` updates on that many maintained books)."""
     profiler = cProfile.Profile()
     with ExitStack() as stack:
         log_directory = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-profile-")))
-        hello = start_feeder(stack, frames, seed, log_directory)
-        url = feed_url(hello["port"], FeedPlan(THROUGHPUT, frames))
-        plan = ClientPlan("WssClient", "wssclient", {"decoder": decoder}, THROUGHPUT_RUN, url, frames,
-                          list(STREAM_SUBSCRIPTIONS), timeout=120.0)
-        probe = Probe(THROUGHPUT_RUN)
+        if books:
+            hello = start_feeder(stack, 2, seed, log_directory, books, frames)
+            options = {"decoder": decoder, "book": "maintained", "marker": hello["stream"]["books"]["marker"]}
+            plan = ClientPlan("WssClient", "wssclient", options, BOOKS_RUN, feed_url(hello["port"], FeedPlan(BOOKS)),
+                              frames, book_subscriptions(books), timeout=120.0)
+        else:
+            hello = start_feeder(stack, frames, seed, log_directory)
+            url = feed_url(hello["port"], FeedPlan(THROUGHPUT, frames))
+            plan = ClientPlan("WssClient", "wssclient", {"decoder": decoder}, THROUGHPUT_RUN, url, frames,
+                              list(STREAM_SUBSCRIPTIONS), timeout=120.0)
+        probe = Probe(plan.measure, expected_updates=frames)
         probe.on_done = profiler.disable  # runs on the reactor thread, right after the end marker
         original_start = WssClient.start
 
@@ -78,10 +87,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--json", action="store_true", help="profile with stdlib json (orjson blocked)")
     parser.add_argument("--seed", type=int, default=2021)
     parser.add_argument("--limit", type=int, default=25, help="rows to print")
+    parser.add_argument("--books", type=int, default=0, help="profile a books run of this many maintained books")
     args = parser.parse_args(argv)
     if args.json:
         block_orjson()
-    stats = profile(args.frames, "json" if args.json else "orjson", args.seed)
+    stats = profile(args.frames, "json" if args.json else "orjson", args.seed, args.books)
     sys.stdout.write(render(stats, args.frames, args.limit))
 
 

@@ -21,7 +21,7 @@ from bench.clients import (
     WSSCLIENT_JSON,
     WSSCLIENT_ORJSON,
 )
-from bench.harness import ORDERS_RUN, THROUGHPUT_RUN
+from bench.harness import BOOKS_RUN, CHANNELS_RUN, ORDERS_RUN, THROUGHPUT_RUN
 
 Spread = dict[str, float]
 """``{"median": ..., "min": ..., "max": ..., "n": ...}``."""
@@ -59,14 +59,20 @@ FIGURES_BY_MEASURE = {
     "latency": (*(f"latency_us/{name}" for name in (*LATENCY_NAMES, "max", "samples")), "frames_per_second"),
     "subscriptions": ("rss_mb", "peak_rss_mb", "seconds"),
     ORDERS_RUN: tuple(
-        f"orders/{kind}/{name}" for kind in ("on_req_us", "on_us") for name in ("p50", "p99", "max")
+        f"orders/{kind}/{name}" for kind in ("on_req_us", "on_us") for name in ("p50", "p99", "p99.9", "max")
     ),
+    BOOKS_RUN: ("updates_per_second", "cpu_seconds_per_100k", "peak_rss_mb"),
+    CHANNELS_RUN: ("frames_per_second", "cpu_seconds_per_100k", "peak_rss_mb", "rss_mb"),
 }
+
+RATE_FIGURES = {THROUGHPUT_RUN: "frames_per_second", BOOKS_RUN: "updates_per_second", CHANNELS_RUN: "frames_per_second"}
+"""The rate of each measurement that has one: what ``ratio_to_baseline`` divides."""
 
 
 def summarize(document: dict[str, Any]) -> dict[str, Any]:
     """Per client and measurement: run counts, errors, spreads of every figure; ratios of
-    throughput and CPU to the baseline."""
+    rates and CPU to the document's ``baseline`` (the firehose's :data:`BASELINE` if it names
+    none)."""
     summary: dict[str, Any] = {}
     for client in document["clients"]:
         name = client["name"]
@@ -86,11 +92,14 @@ def summarize(document: dict[str, Any]) -> dict[str, Any]:
                 **{path: spread(_figure(path)(item) for item in figures) for path in FIGURES_BY_MEASURE[kind]},
             }
         summary[name] = entry
+    baseline = document.get("baseline", BASELINE)
     for name, entry in summary.items():
-        throughput = entry["measurements"].get(THROUGHPUT_RUN)
-        if throughput is not None:
-            throughput["ratio_to_baseline"] = paired_ratio(document["runs"], name, BASELINE, "frames_per_second")
-            throughput["cpu_ratio_to_baseline"] = paired_ratio(document["runs"], name, BASELINE, "cpu_seconds_per_100k")
+        for key, measured in entry["measurements"].items():
+            rate = RATE_FIGURES.get(key.split("@")[0])
+            if rate is not None:
+                measured["ratio_to_baseline"] = paired_ratio(document["runs"], name, baseline, rate, key)
+                measured["cpu_ratio_to_baseline"] = paired_ratio(document["runs"], name, baseline,
+                                                                 "cpu_seconds_per_100k", key)
     return summary
 
 
@@ -108,7 +117,8 @@ def paired_ratio(runs: list[dict[str, Any]], client: str, reference: str, figure
                   if value is not None and theirs.get(repetition))
 
 
-def _median(summary: dict[str, Any], client: str, measurement: str, figure: str) -> Optional[float]:
+def median_of(summary: dict[str, Any], client: str, measurement: str, figure: str) -> Optional[float]:
+    """The median of one figure of one client's measurement (``None`` if it has none)."""
     measured = summary.get(client, {}).get("measurements", {}).get(measurement, {}).get(figure)
     return measured["median"] if measured else None
 
@@ -122,26 +132,35 @@ def _measurement_key(summary: dict[str, Any], prefix: str) -> Optional[str]:
     return None
 
 
+def at_least(description: str, value: Optional[float], bound: float, unit: str = "×") -> dict[str, Any]:
+    """A target met when ``value`` ≥ ``bound`` (``met`` is ``None`` when not measured)."""
+    return {"target": description, "value": value, "met": None if value is None else value >= bound,
+            "shown": "not measured" if value is None else f"{value:.2f}{unit}"}
+
+
+def at_most(description: str, value: Optional[float], bound: float, unit: str, below: bool = False) -> dict[str, Any]:
+    """A target met when ``value`` ≤ ``bound`` (< with ``below``)."""
+    met = None if value is None else (value < bound if below else value <= bound)
+    return {"target": description, "value": value, "met": met,
+            "shown": "not measured" if value is None else f"{value:.2f} {unit}"}
+
+
+def median_ratio(document: dict[str, Any], client: str, reference: str, figure: str,
+                 measurement: str = THROUGHPUT_RUN) -> Optional[float]:
+    """The median of ``client``'s paired ratios to ``reference`` (``None`` if never both ran)."""
+    paired = paired_ratio(document["runs"], client, reference, figure, measurement)
+    return paired["median"] if paired else None
+
+
 def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
     """The issue's targets for WssClient, each measured (``met`` is ``None`` when not measured)."""
     summary = document["summary"]
 
     def median(client: str, measurement: Optional[str], figure: str) -> Optional[float]:
-        return _median(summary, client, measurement, figure) if measurement else None
+        return median_of(summary, client, measurement, figure) if measurement else None
 
     def ratio(client: str, reference: str) -> Optional[float]:
-        paired = paired_ratio(document["runs"], client, reference, "frames_per_second")
-        return paired["median"] if paired else None
-
-    def at_least(description: str, value: Optional[float], bound: float, unit: str = "×") -> dict[str, Any]:
-        return {"target": description, "value": value, "met": None if value is None else value >= bound,
-                "shown": "not measured" if value is None else f"{value:.2f}{unit}"}
-
-    def at_most(description: str, value: Optional[float], bound: float, unit: str,
-                below: bool = False) -> dict[str, Any]:
-        met = None if value is None else (value < bound if below else value <= bound)
-        return {"target": description, "value": value, "met": met,
-                "shown": "not measured" if value is None else f"{value:.2f} {unit}"}
+        return median_ratio(document, client, reference, "frames_per_second")
 
     latency = _measurement_key(summary, "latency@10000")
     subscriptions = _measurement_key(summary, "subscriptions@")
@@ -172,24 +191,28 @@ def targets(document: dict[str, Any]) -> list[dict[str, Any]]:
 # -- rendering ----------------------------------------------------------------------------
 
 
-def _thousands(value: float) -> str:
+def thousands(value: float) -> str:
+    """``206.8k``."""
     return f"{value / 1000:.1f}k"
 
 
-def _rate_cell(measured: Optional[Spread]) -> str:
+def rate_cell(measured: Optional[Spread]) -> str:
+    """A median rate with its min–max, in thousands."""
     if not measured:
         return "-"
-    return f"{_thousands(measured['median'])} ({measured['min'] / 1000:.1f}–{measured['max'] / 1000:.1f})"
+    return f"{thousands(measured['median'])} ({measured['min'] / 1000:.1f}–{measured['max'] / 1000:.1f})"
 
 
-def _number_cell(measured: Optional[Spread], digits: int = 2) -> str:
+def number_cell(measured: Optional[Spread], digits: int = 2) -> str:
+    """A median, or ``-``."""
     return f"{measured['median']:.{digits}f}" if measured else "-"
 
 
-def _latency_cell(measurement: Optional[dict[str, Any]]) -> str:
+def latency_cell(measurement: Optional[dict[str, Any]], prefix: str = "latency_us") -> str:
+    """Medians of p50/p99/p99.9 (figures ``prefix/p50``... in µs) in milliseconds."""
     if not measurement:
         return "-"
-    values = [measurement.get(f"latency_us/{name}") for name in LATENCY_NAMES]
+    values = [measurement.get(f"{prefix}/{name}") for name in LATENCY_NAMES]
     if any(value is None for value in values):
         return "failed" if measurement["failed"] else "-"
     return "/".join(f"{value['median'] / 1000:.2f}" for value in values)  # type: ignore[index]
@@ -201,64 +224,121 @@ def _runs_cell(entry: dict[str, Any]) -> str:
     return f"{runs - failed}/{runs}"
 
 
-def render(document: dict[str, Any]) -> str:
-    """The report printed at the end of a run."""
-    summary = document["summary"]
-    settings = document["settings"]
-    latency_keys = [f"latency@{rate}" for rate, _ in settings["latency_runs"]]
-    subscriptions_key = f"subscriptions@{settings['subscriptions']}"
-    headers = ["client", "frames/s (min–max)", "×base", "CPU s/100k", "×base", "peak RSS MB",
-               f"RSS {settings['subscriptions']} subs MB"]
-    headers += [f"lat@{int(key.split('@')[1]) // 1000}k p50/p99/p99.9 ms" for key in latency_keys]
-    headers.append("runs ok")
+Column = tuple[str, Callable[[str, dict[str, Any]], str]]
+"""A table column: its header, and its cell from a row's name and summary entry."""
+
+
+def ratio_cell(measured: Optional[dict[str, Any]], key: str = "ratio_to_baseline") -> str:
+    """A measurement's median ratio to the baseline, or ``-``."""
+    ratio = ((measured or {}).get(key) or {}).get("median")
+    return f"{ratio:.2f}×" if ratio else "-"
+
+
+def rows_and_notes(document: dict[str, Any], columns: list[Column]) -> tuple[list[str], list[str]]:
+    """The table of every row (the baseline marked, skipped rows pointing to their note) and
+    the notes: why a row was skipped, every failed run's error."""
+    baseline = document.get("baseline", BASELINE)
     rows: list[list[str]] = []
     notes: list[str] = []
-    for name, entry in summary.items():
-        label = f"{name} (BASELINE)" if name == BASELINE else name
+    for name, entry in document["summary"].items():
+        label = f"{name} (BASELINE)" if name == baseline else name
         if entry["skipped"]:
             rows.append([label, f"skipped: see note {len(notes) + 1}"])
             notes.append(f"{name}: {entry['skipped']}")
             continue
-        measurements = entry["measurements"]
-        throughput = measurements.get(THROUGHPUT_RUN, {})
-        ratio = (throughput.get("ratio_to_baseline") or {}).get("median")
-        cpu_ratio = (throughput.get("cpu_ratio_to_baseline") or {}).get("median")
-        rows.append([
-            label,
-            _rate_cell(throughput.get("frames_per_second")),
-            f"{ratio:.2f}×" if ratio else "-",
-            _number_cell(throughput.get("cpu_seconds_per_100k")),
-            f"{cpu_ratio:.2f}×" if cpu_ratio else "-",
-            _number_cell(throughput.get("peak_rss_mb"), 1),
-            _number_cell(measurements.get(subscriptions_key, {}).get("rss_mb"), 1),
-            *(_latency_cell(measurements.get(key)) for key in latency_keys),
-            _runs_cell(entry),
-        ])
-        for key, measurement in measurements.items():
+        rows.append([label, *(cell(name, entry) for _, cell in columns), _runs_cell(entry)])
+        for key, measurement in entry["measurements"].items():
             for error in measurement["errors"]:
                 notes.append(f"{name}, {key}: {measurement['failed']} failed run(s): {error}")
-    lines = [_title(document), "", *_table(headers, rows), *_revision_lines(document)]
-    lines += ["", *_orders_lines(document), "", *_book_lines(document), "", "Targets:"]
+    return table(["client", *(header for header, _ in columns), "runs ok"], rows), notes
+
+
+def target_lines(document: dict[str, Any]) -> list[str]:
+    """The targets, each MET / NOT MET / n/a with the measured value."""
+    lines = ["Targets:"]
     for target in document["targets"]:
         mark = {True: "MET    ", False: "NOT MET", None: "n/a    "}[target["met"]]
         lines.append(f"  [{mark}] {target['target']}: {target['shown']}")
-    lines += ["", *_stream_lines(document)]
-    if notes:
-        lines += ["", "Notes:", *(f"  {index}. {note}" for index, note in enumerate(notes, 1))]
+    return lines
+
+
+def note_lines(notes: list[str]) -> list[str]:
+    """The numbered notes under a table (none: no lines)."""
+    return ["", "Notes:", *(f"  {index}. {note}" for index, note in enumerate(notes, 1))] if notes else []
+
+
+def rate_columns(key: str, rate: str, rate_header: str, cpu_header: str, cpu_factor: float = 1.0) -> list[Column]:
+    """The columns of a measurement with a rate: the rate (median, min–max), its ratio to the
+    baseline, CPU per unit of work (``cpu_factor`` × seconds per 100k) and its ratio, peak RSS.
+
+    :param key: the measurement (``"throughput"``, ``"books"``...).
+    :param rate: its rate figure (``"frames_per_second"``...).
+    """
+
+    def measured(entry: dict[str, Any]) -> dict[str, Any]:
+        return entry["measurements"].get(key, {})  # type: ignore[no-any-return]
+
+    def cpu(entry: dict[str, Any]) -> str:
+        seconds = measured(entry).get("cpu_seconds_per_100k")
+        return number_cell({"median": seconds["median"] * cpu_factor} if seconds else None)
+
+    return [
+        (rate_header, lambda _name, entry: rate_cell(measured(entry).get(rate))),
+        ("×base", lambda _name, entry: ratio_cell(measured(entry))),
+        (cpu_header, lambda _name, entry: cpu(entry)),
+        ("×base", lambda _name, entry: ratio_cell(measured(entry), "cpu_ratio_to_baseline")),
+        ("peak RSS MB", lambda _name, entry: number_cell(measured(entry).get("peak_rss_mb"), 1)),
+    ]
+
+
+def page(document: dict[str, Any], title: str, columns: list[Column], revision: tuple[str, str, str],
+         remarks: Iterable[str] = ()) -> str:
+    """A workload's report: its title, the table, the ``--against`` lines, the targets, remarks
+    and notes.
+
+    :param revision: the figure, measurement and name of what the revision lines compare.
+    """
+    rows, notes = rows_and_notes(document, columns)
+    lines = [title, "", *rows, *revision_lines(document, *revision), "", *target_lines(document)]
+    for remark in remarks:
+        lines += ["", remark]
+    return "\n".join([*lines, *note_lines(notes)])
+
+
+def render(document: dict[str, Any]) -> str:
+    """The firehose's report, printed at the end of a run."""
+    settings = document["settings"]
+    latency_keys = [f"latency@{rate}" for rate, _ in settings["latency_runs"]]
+    subscriptions_key = f"subscriptions@{settings['subscriptions']}"
+
+    def latency(key: str) -> Column:
+        return (f"lat@{int(key.split('@')[1]) // 1000}k p50/p99/p99.9 ms",
+                lambda _name, entry: latency_cell(entry["measurements"].get(key)))
+
+    columns: list[Column] = [
+        *rate_columns(THROUGHPUT_RUN, "frames_per_second", "frames/s (min–max)", "CPU s/100k"),
+        (f"RSS {settings['subscriptions']} subs MB",
+         lambda _name, entry: number_cell(entry["measurements"].get(subscriptions_key, {}).get("rss_mb"), 1)),
+        *(latency(key) for key in latency_keys),
+    ]
+    rows, notes = rows_and_notes(document, columns)
+    lines = [_title(document), "", *rows, *revision_lines(document, "frames_per_second", THROUGHPUT_RUN, "frames/s")]
+    lines += ["", *_orders_lines(document), "", *_book_lines(document), "", *target_lines(document)]
+    lines += ["", *_stream_lines(document), *note_lines(notes)]
     return "\n".join(lines)
 
 
-def _revision_lines(document: dict[str, Any]) -> list[str]:
+def revision_lines(document: dict[str, Any], figure: str, measurement: str, what: str) -> list[str]:
     """For each row measured again at another revision (``--against REF``): this checkout's
-    frames/s over that revision's, paired per repetition."""
+    ``figure`` over that revision's, paired per repetition."""
     lines = []
     for name in document["summary"]:
         if " @" not in name:
             continue
         current = name.split(" @")[0]
-        paired = paired_ratio(document["runs"], current, name, "frames_per_second")
+        paired = paired_ratio(document["runs"], current, name, figure, measurement)
         if paired:
-            lines.append(f"  {current}: {paired['median']:.3f}× the frames/s of {name} "
+            lines.append(f"  {current}: {paired['median']:.3f}× the {what} of {name} "
                          f"(min–max {paired['min']:.3f}–{paired['max']:.3f}, paired per repetition)")
     return ["", "This checkout against another revision:", *lines] if lines else []
 
@@ -270,7 +350,7 @@ def _title(document: dict[str, Any]) -> str:
             f"of per-repetition ratios to '{BASELINE}' of this run; took {document['duration_seconds']:.0f} s")
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
     widths = [len(header) for header in headers]
     for row in rows:
         if len(row) == len(headers):
@@ -308,7 +388,7 @@ def _book_lines(document: dict[str, Any]) -> list[str]:
     updates = wire.get("book/updates_per_second")
     lines = ["Maintained book (checksums verified):"]
     if updates:
-        lines.append(f"  over the wire, {WSSCLIENT_BOOK}: {_thousands(updates['median'])} book updates/s "
+        lines.append(f"  over the wire, {WSSCLIENT_BOOK}: {thousands(updates['median'])} book updates/s "
                      f"({updates['min'] / 1000:.1f}–{updates['max'] / 1000:.1f}) while keeping up with the full stream")
     book = document["book_in_process"]
     if not book["ok"]:
@@ -316,8 +396,8 @@ def _book_lines(document: dict[str, Any]) -> list[str]:
         return lines
     lines.append("  in process (bench/book.py scenarios, BookFeed vs book.py's naive book):")
     for row in book["scenarios"]:
-        lines.append(f"    {row['scenario']:<40} {_thousands(row['maintained_updates_per_second'])} updates/s, "
-                     f"naive {_thousands(row['naive_updates_per_second'])}, {row['speedup']:.1f}×")
+        lines.append(f"    {row['scenario']:<40} {thousands(row['maintained_updates_per_second'])} updates/s, "
+                     f"naive {thousands(row['naive_updates_per_second'])}, {row['speedup']:.1f}×")
     return lines
 
 

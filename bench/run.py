@@ -1,11 +1,12 @@
-"""The runner: ``python -m bench`` (full run) or ``python -m bench --quick`` (CI smoke).
+"""The runner: ``python -m bench [--workload NAME]`` (full run) or ``--quick`` (CI smoke).
 
-It starts the feeder (and, for order round trips, the local exchange) in processes of their
-own, then for each repetition runs every measurement for every client, one fresh client process
-per run, in an order rotated each repetition (round-robin: no client always goes first). Failed
-runs are kept and shown; the baseline runs every time. At the end it prints one table (medians,
-min–max, ratios to the baseline measured in the same run, targets) and writes every raw figure
-as JSON under ``bench/results/``.
+It starts the servers the workload needs (:mod:`bench.workloads`: the feeder, the local
+exchange, the order stand-in) in processes of their own, then for each repetition runs every
+measurement for every client, one fresh client process per run, in an order rotated each
+repetition (round-robin: no client always goes first). Failed runs are kept and shown; the
+baseline runs every time. At the end it prints one table (medians, min–max, ratios to the
+baseline measured in the same run, targets) and writes every raw figure as JSON under
+``bench/results/``.
 """
 
 from __future__ import annotations
@@ -23,16 +24,19 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
 
-from bench import report
-from bench.clients import BASELINE, CLIENTS, REVISION_ROWS, ClientConfig, Peer
-from bench.harness import LATENCY_RUN, ORDERS_RUN, SUBSCRIPTIONS_RUN, THROUGHPUT_RUN, ClientPlan
-from bench.wire import IDLE, LATENCY, STREAM_SUBSCRIPTIONS, THROUGHPUT, FeedPlan, feed_url, many_subscriptions
+from bench import plot, report, wire
+from bench.clients import ALL_CLIENTS, ClientConfig, Peer
+from bench.harness import BOOKS_RUN, CHANNELS_RUN, LATENCY_RUN, ORDERS_RUN, SUBSCRIPTIONS_RUN, THROUGHPUT_RUN, ClientPlan
+from bench.settings import FULL, QUICK, Measurement, Settings
+from bench.wire import FeedPlan, feed_url
+from bench.workloads import WORKLOADS, Workload
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 RESULTS = REPOSITORY / "bench" / "results"
@@ -42,64 +46,6 @@ EXCHANGE_KEY = "bench-key"
 EXCHANGE_SECRET = "bench-secret"
 SERVER_START_TIMEOUT = 120.0
 SERVER_STOP_TIMEOUT = 10.0
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How much to measure.
-
-    :param frames: frames per throughput run.
-    :param repetitions: runs of every measurement per client.
-    :param latency_runs: ``(frames/s, frames)`` per latency run.
-    :param subscriptions: public subscriptions of the memory run.
-    :param orders: orders per round-trip run.
-    :param book_updates: updates per scenario of the in-process book figures.
-    :param book_runs: runs per scenario of those.
-    :param smoke_only: only the clients marked ``smoke`` (no peers).
-    """
-
-    frames: int
-    repetitions: int
-    latency_runs: tuple[tuple[int, int], ...]
-    subscriptions: int
-    orders: int
-    book_updates: int
-    book_runs: int
-    smoke_only: bool = False
-
-    @property
-    def longest_stream(self) -> int:
-        """The most frames any run asks the feeder for."""
-        return max([self.frames, *(frames for _, frames in self.latency_runs)])
-
-
-FULL = Settings(
-    frames=200_000, repetitions=5, latency_runs=((1_000, 5_000), (10_000, 50_000), (50_000, 100_000)),
-    subscriptions=200, orders=300, book_updates=50_000, book_runs=3,
-)
-QUICK = Settings(
-    frames=3_000, repetitions=1, latency_runs=((10_000, 3_000),), subscriptions=50, orders=20,
-    book_updates=2_000, book_runs=1, smoke_only=True,
-)
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One kind of run: a measure and its parameters, with a key for tables and JSON."""
-
-    measure: str
-    key: str
-    frames: int = 0
-    rate: int = 0
-
-
-def measurements(settings: Settings) -> list[Measurement]:
-    """Every measurement of a repetition, in order."""
-    found = [Measurement(THROUGHPUT_RUN, THROUGHPUT_RUN, frames=settings.frames)]
-    found += [Measurement(LATENCY_RUN, f"latency@{rate}", frames, rate) for rate, frames in settings.latency_runs]
-    found.append(Measurement(SUBSCRIPTIONS_RUN, f"subscriptions@{settings.subscriptions}"))
-    found.append(Measurement(ORDERS_RUN, ORDERS_RUN))
-    return found
 
 
 @dataclass
@@ -114,12 +60,18 @@ class Contender:
 
 @dataclass
 class Servers:
-    """What the client processes connect to."""
+    """What the client processes connect to (what the workload did not start is left empty)."""
 
-    feeder_port: int
-    stream: dict[str, Any]
-    exchange_url: Optional[str]
+    feeder_port: int = 0
+    stream: dict[str, Any] = field(default_factory=dict)
+    exchange_url: Optional[str] = None
     exchange_problem: Optional[str] = None
+    standin_url: Optional[str] = None
+
+    @property
+    def order_url(self) -> Optional[str]:
+        """Where order runs go: the stand-in if it runs, else the local exchange."""
+        return self.standin_url or self.exchange_url
 
 
 @dataclass
@@ -175,10 +127,11 @@ def find_contender(config: ClientConfig) -> Contender:
 
 
 def install_peers() -> None:
-    """Give every peer not installed in this interpreter a virtualenv of its own."""
-    for config in CLIENTS:
-        peer = config.peer
-        if peer is None or installed_version(sys.executable, peer.distribution) == peer.version:
+    """Give every peer (of every workload) not installed in this interpreter a virtualenv of its
+    own."""
+    peers = {config.peer for config in ALL_CLIENTS if config.peer is not None}
+    for peer in sorted(peers, key=lambda peer: peer.distribution):
+        if installed_version(sys.executable, peer.distribution) == peer.version:
             continue
         target = PEERS_DIRECTORY / peer.distribution
         if not (target / "bin" / "python").exists():
@@ -215,11 +168,12 @@ def revision_source(ref: str, directory: Path) -> Iterator[str]:
         subprocess.run(["git", "-C", str(REPOSITORY), "worktree", "remove", "--force", str(checkout)], check=False)
 
 
-def revision_rows(ref: str, source: str) -> list[ClientConfig]:
-    """The :data:`~bench.clients.REVISION_ROWS`, again, built from revision ``ref``."""
+def revision_rows(ref: str, source: str, workload: Workload) -> list[ClientConfig]:
+    """The workload's revision rows, again, built from revision ``ref``."""
     return [
-        dataclasses.replace(config, name=f"{config.name} @{ref}", source=source, measures=(THROUGHPUT_RUN, LATENCY_RUN))
-        for config in CLIENTS if config.name in REVISION_ROWS
+        dataclasses.replace(config, name=f"{config.name} @{ref}", source=source,
+                            measures=workload.revision_measures or config.measures)
+        for config in workload.clients if config.name in workload.revision_rows
     ]
 
 
@@ -259,33 +213,49 @@ def _start_server(stack: ExitStack, command: list[str], log_path: Path, stop_by:
     return process
 
 
-def start_feeder(stack: ExitStack, frames: int, seed: int, log_directory: Path) -> dict[str, Any]:
-    """Start the feeder (stopped with the stack); return its greeting (``port``, ``stream``)."""
-    command = [sys.executable, "-m", "bench.feeder", "--frames", str(frames), "--seed", str(seed)]
+def start_feeder(stack: ExitStack, frames: int, seed: int, log_directory: Path, books: int = 0,
+                 book_updates: int = 0) -> dict[str, Any]:
+    """Start the feeder (stopped with the stack); return its greeting (``port``, ``stream``).
+
+    :param books: books of the book stream (0: the feeder builds none).
+    :param book_updates: update entries of the book stream.
+    """
+    command = [sys.executable, "-m", "bench.feeder", "--frames", str(frames), "--seed", str(seed),
+               "--books", str(books), "--book-updates", str(book_updates)]
     feeder = _start_server(stack, command, log_directory / "feeder.log", "stdin")
     return json.loads(_read_first_line(feeder, SERVER_START_TIMEOUT, "the feeder"))  # type: ignore[no-any-return]
 
 
 @contextmanager
-def servers(settings: Settings, log_directory: Path, seed: int) -> Iterator[Servers]:
-    """Start the feeder and the local exchange; stop both afterwards. An exchange that does
-    not start (``bitfinex.testing`` unfinished or broken) skips the order runs, with the reason."""
+def servers(settings: Settings, workload: Workload, log_directory: Path, seed: int) -> Iterator[Servers]:
+    """Start the servers the workload needs; stop them afterwards. An exchange that does not
+    start (``bitfinex.testing`` unfinished or broken) skips the order runs, with the reason."""
     with ExitStack() as stack:
-        hello = start_feeder(stack, settings.longest_stream, seed, log_directory)
+        running = Servers()
+        if workload.feeder:
+            books = (settings.books, settings.book_stream_updates) if workload.book_stream else (0, 0)
+            frames = settings.longest_stream if workload.stream else 2
+            hello = start_feeder(stack, frames, seed, log_directory, *books)
+            running.feeder_port, running.stream = hello["port"], hello["stream"]
+        if workload.standin:
+            standin = _start_server(stack, [sys.executable, "-m", "bench.standin"], log_directory / "standin.log",
+                                    "stdin")
+            running.standin_url = _read_first_line(standin, SERVER_START_TIMEOUT, "the order stand-in")
+        if not workload.exchange:
+            yield running
+            return
         exchange_log = log_directory / "exchange.log"
         exchange = _start_server(
             stack, [sys.executable, "-m", "bitfinex.testing", "--key", EXCHANGE_KEY, "--secret", EXCHANGE_SECRET,
                     "--seed", str(seed)],
             exchange_log, "signal",
         )
-        exchange_url: Optional[str] = None
-        exchange_problem: Optional[str] = None
         try:
-            exchange_url = _read_first_line(exchange, SERVER_START_TIMEOUT, "the local exchange")
+            running.exchange_url = _read_first_line(exchange, SERVER_START_TIMEOUT, "the local exchange")
         except RuntimeError as error:
             last_line = (exchange_log.read_text().strip().splitlines() or [""])[-1]
-            exchange_problem = f"python -m bitfinex.testing: {error}; {last_line}"
-        yield Servers(hello["port"], hello["stream"], exchange_url, exchange_problem)
+            running.exchange_problem = f"python -m bitfinex.testing: {error}; {last_line}"
+        yield running
 
 
 # -- client runs --------------------------------------------------------------------------
@@ -296,18 +266,27 @@ def plan_for(contender: Contender, measurement: Measurement, settings: Settings,
     config = contender.config
     options = dict(config.options)
     if measurement.measure == THROUGHPUT_RUN:
-        url = feed_url(servers.feeder_port, FeedPlan(THROUGHPUT, measurement.frames))
-        subscriptions, timeout = list(STREAM_SUBSCRIPTIONS), 30 + measurement.frames / 10_000
+        url = feed_url(servers.feeder_port, FeedPlan(wire.THROUGHPUT, measurement.frames))
+        subscriptions, timeout = list(wire.STREAM_SUBSCRIPTIONS), 30 + measurement.frames / 10_000
     elif measurement.measure == LATENCY_RUN:
-        url = feed_url(servers.feeder_port, FeedPlan(LATENCY, measurement.frames, measurement.rate))
-        subscriptions, timeout = list(STREAM_SUBSCRIPTIONS), 30 + measurement.frames / measurement.rate
+        url = feed_url(servers.feeder_port, FeedPlan(wire.LATENCY, measurement.frames, measurement.rate))
+        subscriptions, timeout = list(wire.STREAM_SUBSCRIPTIONS), 30 + measurement.frames / measurement.rate
     elif measurement.measure == SUBSCRIPTIONS_RUN:
-        url = feed_url(servers.feeder_port, FeedPlan(IDLE))
-        subscriptions, timeout = many_subscriptions(settings.subscriptions, config.channels), 60.0
+        url = feed_url(servers.feeder_port, FeedPlan(wire.IDLE))
+        subscriptions, timeout = wire.many_subscriptions(settings.subscriptions, config.channels), 60.0
+    elif measurement.measure == BOOKS_RUN:
+        url = feed_url(servers.feeder_port, FeedPlan(wire.BOOKS))
+        subscriptions, timeout = wire.book_subscriptions(settings.books), 60 + measurement.frames / 1_000
+        options.update(marker=servers.stream["books"]["marker"])
+    elif measurement.measure == CHANNELS_RUN:
+        plan = FeedPlan(wire.MANY_CHANNELS, measurement.frames, channels=settings.channels, run=uuid.uuid4().hex)
+        url = feed_url(servers.feeder_port, plan)
+        subscriptions, timeout = wire.many_subscriptions(settings.channels, config.channels), 120 + measurement.frames / 5_000
+        options.update(per_connection=settings.channels_per_connection if options.get("sharded") else settings.channels)
     else:
-        assert servers.exchange_url is not None
-        url, subscriptions, timeout = servers.exchange_url, [], 60.0
-        options.update(key=EXCHANGE_KEY, secret=EXCHANGE_SECRET, orders=settings.orders)
+        assert servers.order_url is not None
+        url, subscriptions, timeout = servers.order_url, [], 60 + measurement.frames / 100
+        options.update(key=EXCHANGE_KEY, secret=EXCHANGE_SECRET, orders=measurement.frames)
     return ClientPlan(config.name, config.adapter, options, measurement.measure, url, measurement.frames,
                       subscriptions, timeout, config.block_orjson)
 
@@ -321,14 +300,21 @@ def run_client(contender: Contender, plan: ClientPlan, repetition: int, measurem
     plan_path.write_text(plan.to_json())
     started = time.monotonic()
     with open(stem.with_suffix(".log"), "w") as log, suppress(subprocess.TimeoutExpired):
+        # ``-m`` puts the working directory first on the path: a revision row runs from its source,
+        # or this checkout's ``bitfinex`` would shadow the revision's
         subprocess.run([contender.python, "-m", "bench.harness", str(plan_path), str(result_path)],
-                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=REPOSITORY,
-                       env=_child_environment(contender.config.source), timeout=plan.timeout + 30)
+                       stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                       cwd=contender.config.source or REPOSITORY, env=_child_environment(contender.config.source),
+                       timeout=plan.timeout + 30)
     wall = time.monotonic() - started
     try:
         result = json.loads(result_path.read_text())
     except (OSError, ValueError):
         result = {"ok": False, "error": f"no result (see {stem.with_suffix('.log')})"}
+    source = contender.config.source
+    imported = result.get("bitfinex_from")
+    if source and result.get("ok") and not str(imported).startswith(source):
+        result = {"ok": False, "error": f"imported bitfinex from {imported}, not from the revision at {source}"}
     if result.pop("ok"):
         return Run(plan.client, measurement.key, repetition, True, result, wall_seconds=wall)
     return Run(plan.client, measurement.key, repetition, False, error=result.get("error"), wall_seconds=wall)
@@ -347,6 +333,8 @@ def progress(run: Run) -> str:
     if not run.ok:
         return f"FAILED: {run.error}"
     figures = run.figures
+    if "updates_per_second" in figures:
+        return f"{figures['updates_per_second']:,.0f} updates/s"
     if "frames_per_second" in figures and "latency_us" not in figures:
         return f"{figures['frames_per_second']:,.0f} frames/s"
     if "latency_us" in figures:
@@ -357,19 +345,30 @@ def progress(run: Run) -> str:
     return f"RSS {figures['rss_mb']:.1f} MB"
 
 
-def measure_all(contenders: list[Contender], settings: Settings, servers: Servers, log_directory: Path) -> list[Run]:
+def checked(run: Run, workload: Workload, servers: Servers) -> Run:
+    """The run, failed if the workload's check finds its figures wrong."""
+    if workload.check is None or not run.ok:
+        return run
+    error = workload.check(run.figures, servers.stream)
+    if error is None:
+        return run
+    return Run(run.client, run.measurement, run.repetition, False, error=error, wall_seconds=run.wall_seconds)
+
+
+def measure_all(contenders: list[Contender], settings: Settings, workload: Workload, servers: Servers,
+                log_directory: Path) -> list[Run]:
     """Every repetition of every measurement of every runnable client, round-robin."""
     runnable = [contender for contender in contenders if contender.skipped is None]
     runs: list[Run] = []
     for repetition in range(1, settings.repetitions + 1):
-        for measurement in measurements(settings):
-            if measurement.measure == ORDERS_RUN and servers.exchange_url is None:
+        for measurement in workload.measurements(settings):
+            if measurement.measure == ORDERS_RUN and servers.order_url is None:
                 continue
             for contender in rotated(runnable, repetition - 1):
                 if measurement.measure not in contender.config.measures:
                     continue
                 plan = plan_for(contender, measurement, settings, servers)
-                run = run_client(contender, plan, repetition, measurement, log_directory)
+                run = checked(run_client(contender, plan, repetition, measurement, log_directory), workload, servers)
                 runs.append(run)
                 print(f"[{repetition}/{settings.repetitions}] {measurement.key:<18} {contender.config.name:<40} "
                       f"{progress(run)} ({run.wall_seconds:.1f} s)", file=sys.stderr, flush=True)
@@ -395,17 +394,23 @@ def book_figures(settings: Settings, log_directory: Path) -> dict[str, Any]:
 def parse_arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", choices=sorted(WORKLOADS), default="firehose",
+                        help="what to measure (see bench/README.md; default: firehose)")
     parser.add_argument("--quick", action="store_true",
                         help="CI smoke: a few thousand frames, one repetition, no peers")
     parser.add_argument("--repetitions", type=int, help="runs of every measurement per client")
     parser.add_argument("--frames", type=int, help="frames per throughput run")
+    parser.add_argument("--updates", type=int, help="book workload: update entries per run")
+    parser.add_argument("--round-trips", type=int, help="orders workload: orders per run")
     parser.add_argument("--clients",
                         help="comma-separated substrings of client names to run (the baseline always runs)")
     parser.add_argument("--no-peers", action="store_true", help="leave bitfinex-api-py and cryptofeed out")
     parser.add_argument("--seed", type=int, default=2021, help="seed of the stream")
     parser.add_argument("--output", type=Path, default=RESULTS, help="directory for the JSON results")
+    parser.add_argument("--plot", type=Path, metavar="SVG",
+                        help="also draw the run's rates per client into this SVG file (see bench/plot.py)")
     parser.add_argument("--against", metavar="REF",
-                        help="also measure WssClient (json and orjson) built from git revision REF, side by side")
+                        help="also measure the workload's WssClient rows built from git revision REF, side by side")
     parser.add_argument("--install-peers", action="store_true",
                         help="make a virtualenv for each peer that cannot be installed here, then exit")
     return parser.parse_args(argv)
@@ -419,17 +424,22 @@ def choose_settings(arguments: argparse.Namespace) -> Settings:
         overrides["repetitions"] = arguments.repetitions
     if arguments.frames:
         overrides["frames"] = arguments.frames
+    if arguments.updates:
+        overrides["book_stream_updates"] = arguments.updates
+    if arguments.round_trips:
+        overrides["round_trips"] = arguments.round_trips
     if arguments.no_peers:
         overrides["smoke_only"] = True
     return Settings(**{**settings.__dict__, **overrides}) if overrides else settings
 
 
-def choose_clients(settings: Settings, selection: Optional[str], extra: Sequence[ClientConfig] = ()) -> list[Contender]:
+def choose_clients(settings: Settings, selection: Optional[str], workload: Workload,
+                   extra: Sequence[ClientConfig] = ()) -> list[Contender]:
     """The clients of this run (the baseline always), each with its interpreter or skip reason."""
     chosen = []
     wanted = [part.strip().lower() for part in selection.split(",")] if selection else None
-    for config in (*CLIENTS, *extra):
-        if config.name != BASELINE:
+    for config in (*workload.clients, *extra):
+        if config.name != workload.baseline:
             if settings.smoke_only and not config.smoke:
                 continue
             if wanted is not None and not any(part in config.name.lower() for part in wanted):
@@ -445,6 +455,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         install_peers()
         return {}
     settings = choose_settings(arguments)
+    workload = WORKLOADS[arguments.workload]
     started = datetime.datetime.now()
     clock = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="bench-") as temporary, ExitStack() as stack:
@@ -452,16 +463,19 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         extra: list[ClientConfig] = []
         if arguments.against:
             revision = Path(tempfile.mkdtemp(prefix="bench-revision-", dir=temporary))
-            extra = revision_rows(arguments.against, stack.enter_context(revision_source(arguments.against, revision)))
-        contenders = choose_clients(settings, arguments.clients, extra)
-        with servers(settings, log_directory, arguments.seed) as running:
-            runs = measure_all(contenders, settings, running, log_directory)
-        book = book_figures(settings, log_directory)
+            source = stack.enter_context(revision_source(arguments.against, revision))
+            extra = revision_rows(arguments.against, source, workload)
+        contenders = choose_clients(settings, arguments.clients, workload, extra)
+        with servers(settings, workload, log_directory, arguments.seed) as running:
+            runs = measure_all(contenders, settings, workload, running, log_directory)
+        book = book_figures(settings, log_directory) if workload.in_process_books else None
         failed_logs = {
             f"{run.repetition}/{run.measurement}/{run.client}": _log_tail(log_directory, run)
             for run in runs if not run.ok
         }
     document: dict[str, Any] = {
+        "workload": workload.name,
+        "baseline": workload.baseline,
         "started": started.isoformat(timespec="seconds"),
         "duration_seconds": time.monotonic() - clock,
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
@@ -476,13 +490,16 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         "orders_skipped": running.exchange_problem,
     }
     document["summary"] = report.summarize(document)
-    document["targets"] = report.targets(document)
+    document["targets"] = workload.targets(document)
     arguments.output.mkdir(parents=True, exist_ok=True)
-    suffix = "-quick" if arguments.quick else ""
+    suffix = ("" if workload.name == "firehose" else f"-{workload.name}") + ("-quick" if arguments.quick else "")
     path = arguments.output / f"{started.strftime('%Y%m%d-%H%M%S')}{suffix}.json"
     path.write_text(json.dumps(document, indent=1))
-    print(report.render(document))
+    print(workload.render(document))
     print(f"\nraw figures: {path}")
+    if arguments.plot:
+        arguments.plot.write_text(plot.svg(document))
+        print(f"plot: {arguments.plot}")
     document["path"] = str(path)
     return document
 

@@ -35,6 +35,10 @@ TS_OFFSET = 10**18
 TS_WIDTH = 19
 """Digits of an embedded timestamp."""
 
+ORDER = ("EXCHANGE LIMIT", "tBTCUSD", "0.0002", "20000")
+"""Every order of an order run: type, symbol, amount and price (a small buy far below the local
+exchange's market, tBTCUSD near 30 000, so it rests)."""
+
 MAX_CHANNELS_PER_CONNECTION = 25
 """Bitfinex's cap on channels per connection (clients that shard by hand use it)."""
 
@@ -44,7 +48,16 @@ LATENCY = "latency"
 """Feed mode: send the stream at a fixed rate, timestamps in the trades."""
 IDLE = "idle"
 """Feed mode: answer subscriptions (with their snapshots), stream nothing."""
-FEED_MODES = (THROUGHPUT, LATENCY, IDLE)
+BOOKS = "books"
+"""Feed mode: once every book of :func:`book_subscriptions` is live, blast the book stream
+(updates of many books, a ``cs`` frame after each)."""
+MANY_CHANNELS = "channels"
+"""Feed mode: once the plan's number of channels is live (over however many connections share
+the plan's ``run``), blast updates on all of them, round-robin."""
+FEED_MODES = (THROUGHPUT, LATENCY, IDLE, BOOKS, MANY_CHANNELS)
+
+BOOK_CHANNEL_BASE = 20_000
+"""chanId of the first book of the book stream (the others follow)."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +108,11 @@ STREAM_SUBSCRIPTIONS = (
 connection."""
 
 
+def book_subscriptions(count: int) -> list[Subscription]:
+    """The books of the book stream: ``count`` P0/F0/25 books on synthetic symbols."""
+    return many_subscriptions(count, ("book",))
+
+
 def many_subscriptions(count: int, channels: tuple[str, ...]) -> list[Subscription]:
     """``count`` distinct subscriptions cycling through ``channels`` on synthetic symbols
     (``tAAAUSD``, ``tAABUSD``, ...), none of them the stream's symbol."""
@@ -114,26 +132,34 @@ class FeedPlan:
     """What the feeder does on one connection.
 
     :param mode: one of :data:`FEED_MODES`.
-    :param frames: frames in the stream, markers included (throughput and latency modes).
+    :param frames: frames in the stream, markers included (throughput and latency modes);
+        update frames in channels mode (the book stream is the feeder's, whatever this says).
     :param rate: frames per second (latency mode).
+    :param channels: channels mode: how many channels must be live before the stream starts.
+    :param run: channels mode: the connections of one client share it (a fresh one per run).
     """
 
     mode: str
     frames: int = 0
     rate: int = 0
+    channels: int = 0
+    run: str = ""
 
     def __post_init__(self) -> None:
         if self.mode not in FEED_MODES:
             raise ValueError(f"unknown feed mode {self.mode!r}; expected one of {FEED_MODES}")
-        if self.mode != IDLE and self.frames < 2:
+        if self.mode in (THROUGHPUT, LATENCY) and self.frames < 2:
             raise ValueError("a stream needs at least its two marker frames")
         if self.mode == LATENCY and self.rate <= 0:
             raise ValueError("a latency stream needs a positive rate")
+        if self.mode == MANY_CHANNELS and (self.channels < 1 or self.frames < 1 or not self.run):
+            raise ValueError("a channels stream needs channels, frames and a run token")
 
 
 def feed_url(port: int, plan: FeedPlan, host: str = "127.0.0.1") -> str:
     """The URL a client connects to for ``plan``."""
-    query = {"mode": plan.mode, "frames": plan.frames, "rate": plan.rate}
+    query = {"mode": plan.mode, "frames": plan.frames, "rate": plan.rate, "channels": plan.channels,
+             "run": plan.run}
     return f"ws://{host}:{port}/ws/2?{urlencode(query)}"
 
 
@@ -143,5 +169,6 @@ def plan_from_query(params: dict[str, list[str]]) -> FeedPlan:
     def first(name: str, default: str) -> str:
         return (params.get(name) or [default])[0]
 
-    return FeedPlan(first("mode", IDLE), int(first("frames", "0")), int(first("rate", "0")))
+    return FeedPlan(first("mode", IDLE), int(first("frames", "0")), int(first("rate", "0")),
+                    int(first("channels", "0")), first("run", ""))
 

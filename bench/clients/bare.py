@@ -13,32 +13,50 @@ One module, settings from the plan's options:
 
 Decoded clients route data frames with one dict lookup on chanId to a callback per
 subscription (:func:`bench.harness.raw_frame_callback`). Subscriptions are sharded over
-connections of at most 25 channels, as Bitfinex requires. The reactor is private and runs in
-the main thread.
+connections of at most 25 channels, as Bitfinex requires (or ``per_connection``, when the plan
+sets it). The reactor is private and runs in the main thread.
+
+In a books run (``book="dict"`` or ``"checksum"``) each book's callback keeps it in a dict per
+side (:class:`bench.book.NaiveFeed`); with ``"checksum"`` it verifies every ``cs`` frame the
+plain way (sort both sides, print every number, CRC the text) and an update counts once its
+checksum is verified. The final books are returned; a mismatch fails the run.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from typing import Any, Optional
+from typing import Any, Optional, Protocol
 from urllib.parse import urlsplit
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
 
 from bitfinex.transport.reactor import bind_timers, new_reactor
 
-from bench.harness import SUBSCRIPTIONS_RUN, ClientPlan, Probe, raw_frame_callback
+from bench.book import NaiveFeed
+from bench.harness import BOOKS_RUN, SUBSCRIPTIONS_RUN, ClientPlan, Probe, book_sides, raw_frame_callback
 from bench.wire import MAX_CHANNELS_PER_CONNECTION, Subscription
 
 TUNED_READ_SIZE = 8192
 CLOSE_WAIT_SECONDS = 2.0
 
 
+class Endpoint(Protocol):
+    """What a connection reports to: a :class:`Shard`, or the order client's session."""
+
+    on_text: Callable[[bytes], None]
+
+    def opened(self, protocol: DefaultProtocol) -> None:
+        """The handshake is done."""
+
+    def closed(self, reason: str) -> None:
+        """The connection closed."""
+
+
 class DefaultProtocol(WebSocketClientProtocol):
     """autobahn's defaults: every message arrives through ``onMessage``."""
 
-    shard: Shard
+    shard: Endpoint
 
     def onOpen(self) -> None:
         """Subscribe this connection's channels."""
@@ -55,11 +73,13 @@ class DefaultProtocol(WebSocketClientProtocol):
 
 
 class TunedProtocol(DefaultProtocol):
-    """``onMessageEnd`` override and 8 KiB reads (UTF-8 validation is off in the factory)."""
+    """``onMessageEnd`` override, 8 KiB reads and no Nagle (UTF-8 validation is off in the
+    factory)."""
 
     def connectionMade(self) -> None:
-        """Read at most 8 KiB per ``recv``."""
+        """Read at most 8 KiB per ``recv``; send small messages at once (``TCP_NODELAY``)."""
         self.transport.bufferSize = TUNED_READ_SIZE
+        self.transport.setTcpNoDelay(True)
         super().connectionMade()
 
     def onMessageEnd(self) -> None:
@@ -73,12 +93,13 @@ class Shard:
     """One connection and the subscriptions on it.
 
     :param subscriptions: at most 25.
+    :param callback_for: the callback of each subscription.
     :param decode: the JSON decoder, or ``None`` to count messages only.
     :param count_only: for count-only shards, what to do at which message number.
     """
 
-    def __init__(self, subscriptions: Sequence[Subscription], probe: Probe, decode: Optional[Callable[[bytes], Any]],
-                 count_only: Optional[MessageCounter] = None) -> None:
+    def __init__(self, subscriptions: Sequence[Subscription], callback_for: Callable[[Subscription], Callable[[Any], None]],
+                 decode: Optional[Callable[[bytes], Any]], count_only: Optional[MessageCounter] = None) -> None:
         self.subscriptions = subscriptions
         self.protocol: Optional[DefaultProtocol] = None
         self.on_closed: Callable[[str], None] = lambda reason: None
@@ -86,7 +107,7 @@ class Shard:
             assert count_only is not None
             self.on_text: Callable[[bytes], None] = count_only.on_text
             return
-        callbacks = {subscription.key: raw_frame_callback(probe, subscription) for subscription in subscriptions}
+        callbacks = {subscription.key: callback_for(subscription) for subscription in subscriptions}
         routes: dict[int, Callable[[Any], None]] = {}
 
         def on_event(event: dict[str, Any]) -> None:
@@ -117,9 +138,10 @@ class Shard:
 
 
 class ShardFactory(WebSocketClientFactory):
-    """The factory of one shard's connection, with autobahn's timers on the private reactor."""
+    """The factory of one connection (a shard's, or the order client's), with autobahn's timers
+    on the private reactor."""
 
-    def __init__(self, url: str, reactor: Any, shard: Shard, tuned: bool) -> None:
+    def __init__(self, url: str, reactor: Any, shard: Endpoint, tuned: bool) -> None:
         super().__init__(url, reactor=reactor)
         bind_timers(self, reactor)
         self.shard = shard
@@ -159,7 +181,52 @@ class MessageCounter:
             self.at_end()
 
 
-def _decoder(name: Optional[str]) -> Optional[Callable[[bytes], Any]]:
+class DictBooks:
+    """The books of a books run, one :class:`~bench.book.NaiveFeed` per subscription.
+
+    :param verify: verify every ``cs`` frame (an update then counts once verified).
+    """
+
+    def __init__(self, probe: Probe, verify: bool) -> None:
+        self.probe = probe
+        self.verify = verify
+        self.feeds: dict[str, NaiveFeed] = {}
+
+    def callback_for(self, subscription: Subscription) -> Callable[[Any], None]:
+        """The callback of one book."""
+        feed = self.feeds[subscription.symbol] = NaiveFeed()
+        update = self.probe.update
+        verify = self.verify
+
+        def on_frame(message: Any) -> None:
+            if type(message) is not list:
+                return
+            body = message[1]
+            if type(body) is list:
+                counted = not verify and not feed.awaiting_snapshot
+                feed.feed(message)
+                if counted:
+                    update()
+            elif verify and body == "cs":
+                feed.feed(message)
+                update()
+
+        return on_frame
+
+    def result(self) -> dict[str, Any]:
+        """The final books; raises if a checksum failed."""
+        mismatches = sum(feed.mismatches for feed in self.feeds.values())
+        if mismatches:
+            raise AssertionError(f"{mismatches} checksum mismatches")
+        return {
+            symbol: book_sides(((price, amount) for price, (_, amount) in sorted(feed.bids.items(), reverse=True)),
+                               ((price, -amount) for price, (_, amount) in sorted(feed.asks.items())))
+            for symbol, feed in self.feeds.items()
+        }
+
+
+def decoder(name: Optional[str]) -> Optional[Callable[[bytes], Any]]:
+    """The decoder a plan names: ``"orjson"``, ``"json"``, or ``None`` (count only)."""
     if name == "orjson":
         import orjson
 
@@ -193,14 +260,20 @@ def _counters(plan: ClientPlan, probe: Probe, shards: Sequence[Sequence[Subscrip
 def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     """Connect, subscribe, run the private reactor until the probe is done or time runs out."""
     tuned = bool(plan.options["tuned"])
-    decode = _decoder(plan.options["decoder"])
+    decode = decoder(plan.options["decoder"])
     reactor = new_reactor()
+    per_connection = plan.options.get("per_connection", MAX_CHANNELS_PER_CONNECTION)
     shard_subscriptions = [
-        plan.subscriptions[start:start + MAX_CHANNELS_PER_CONNECTION]
-        for start in range(0, len(plan.subscriptions), MAX_CHANNELS_PER_CONNECTION)
+        plan.subscriptions[start:start + per_connection] for start in range(0, len(plan.subscriptions), per_connection)
     ]
     counters = _counters(plan, probe, shard_subscriptions) if decode is None else [None] * len(shard_subscriptions)
-    shards = [Shard(subs, probe, decode, counter) for subs, counter in zip(shard_subscriptions, counters)]
+    books = DictBooks(probe, plan.options["book"] == "checksum") if plan.measure == BOOKS_RUN else None
+
+    def callback_for(subscription: Subscription) -> Callable[[Any], None]:
+        return raw_frame_callback(probe, subscription)
+
+    shards = [Shard(subs, books.callback_for if books else callback_for, decode, counter)
+              for subs, counter in zip(shard_subscriptions, counters)]
     failures: list[str] = []
     address = urlsplit(plan.url)
 
@@ -229,4 +302,7 @@ def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     reactor.run(installSignalHandlers=False)
     if failures and not probe.done.is_set():
         raise ConnectionError(failures[0])
-    return {"decoder": plan.options["decoder"] or "none (count-only)"}
+    result: dict[str, Any] = {"decoder": plan.options["decoder"] or "none (count-only)"}
+    if books is not None:
+        result["books"] = books.result()
+    return result

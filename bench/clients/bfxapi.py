@@ -4,18 +4,24 @@
 It opens one connection for itself and puts subscriptions on "buckets" of up to 25 channels;
 ``bfx.wss.subscribe`` may only be called once the client emits ``open``. Data arrives as
 typed objects through its event emitter; the listeners below hand them to the probe.
+
+An ``orders`` run (the order workload, against :mod:`bench.standin`) authenticates with the
+plan's key, and once the client emits ``authenticated`` sends the orders one at a time with
+``bfx.wss.inputs.submit_order``, each once the previous one's ``order_new`` (the ``on``
+message) arrived, timing the send → its ``on-req-notification`` and → its ``order_new``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from contextlib import suppress
 from typing import Any
 
 from bfxapi import Client
 
-from bench.harness import SUBSCRIPTIONS_RUN, ClientPlan, Probe
-from bench.wire import Subscription
+from bench.harness import ORDERS_RUN, SUBSCRIPTIONS_RUN, ClientPlan, Probe, order_figures
+from bench.wire import ORDER, Subscription
 
 FRAME_EVENTS = (
     "t_ticker_update", "t_trades_snapshot", "t_book_snapshot", "t_book_update", "checksum",
@@ -66,7 +72,53 @@ async def _run(plan: ClientPlan, probe: Probe) -> None:
         await asyncio.wait_for(wss.start(), plan.timeout)
 
 
+async def _orders(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
+    bfx = Client(api_key=plan.options["key"], api_secret=plan.options["secret"], wss_host=plan.url)
+    wss = bfx.wss
+    loop = asyncio.get_running_loop()
+    sent: dict[int, int] = {}
+    on_request: dict[int, int] = {}
+    on: dict[int, int] = {}
+    waiting: dict[int, asyncio.Future[None]] = {}
+    failures: list[BaseException] = []
+
+    def on_req(notification: Any) -> None:
+        on_request[notification.data.cid] = time.monotonic_ns()
+
+    def order_new(order: Any) -> None:
+        on[order.cid] = time.monotonic_ns()
+        future = waiting.pop(order.cid, None)
+        if future is not None:
+            future.set_result(None)
+
+    async def trade(_event: Any) -> None:
+        try:
+            order_type, symbol, amount, price = ORDER
+            first_cid = time.time_ns() // 1_000_000
+            probe.mark_start()
+            for cid in range(first_cid, first_cid + int(plan.options["orders"])):
+                future = waiting[cid] = loop.create_future()
+                sent[cid] = time.monotonic_ns()
+                await wss.inputs.submit_order(type=order_type, symbol=symbol, amount=amount, price=price, cid=cid)
+                await asyncio.wait_for(future, plan.timeout)
+            probe.mark_end()
+        except Exception as error:
+            failures.append(error)
+        await wss.close()
+
+    wss.on("on-req-notification", on_req)
+    wss.on("order_new", order_new)
+    wss.on("authenticated", trade)
+    with suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(wss.start(), plan.timeout)
+    if failures:
+        raise failures[0]
+    return order_figures(sent, on_request, on)
+
+
 def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     """Run the client on a fresh event loop until the probe is done or time runs out."""
+    if plan.measure == ORDERS_RUN:
+        return {"decoder": "json (bfxapi)", "orders": asyncio.run(_orders(plan, probe))}
     asyncio.run(_run(plan, probe))
     return {"decoder": "json (bfxapi)"}

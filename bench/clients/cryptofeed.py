@@ -12,7 +12,12 @@ frames) would otherwise become a log line, a cost it would not pay against Bitfi
 cryptofeed has no Bitfinex candles channel.
 
 cryptofeed imports its own packages (uvloop, yapic.json, websockets>=14.1), so it may run
-under its own interpreter (see ``python -m bench --install-peers``).
+under its own interpreter (see ``python -m bench --install-peers``). It runs on uvloop unless
+the row's ``uvloop`` option is false (the book workload's row).
+
+In a books run its L2 book callback is called once per book frame (the snapshot first, with no
+``delta``); each call with a delta is one update applied (cryptofeed verifies no checksum).
+The final books come from its own books (``Decimal`` prices and sizes).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from cryptofeed.defines import BITFINEX, L2_BOOK, TICKER, TRADES
 from cryptofeed.exchanges import Bitfinex
 from cryptofeed.symbols import Symbols
 
-from bench.harness import SUBSCRIPTIONS_RUN, ClientPlan, Probe
+from bench.harness import BOOKS_RUN, SUBSCRIPTIONS_RUN, ClientPlan, Probe, book_sides
 from bench.wire import Subscription
 
 CHANNELS = {"ticker": TICKER, "trades": TRADES, "book": L2_BOOK}
@@ -43,7 +48,17 @@ def _install_symbols(subscriptions: list[Subscription]) -> dict[str, str]:
     return mapping
 
 
-def _callbacks(probe: Probe, exchange_symbol: dict[str, str]) -> dict[str, Any]:
+def _callbacks(probe: Probe, exchange_symbol: dict[str, str], books: dict[str, Any]) -> dict[str, Any]:
+    if probe.measure == BOOKS_RUN:
+        update = probe.update
+
+        async def book(book_update: Any, _receipt: float) -> None:
+            if book_update.delta is not None:
+                update()
+            else:
+                books[exchange_symbol[book_update.symbol]] = book_update.book
+
+        return {L2_BOOK: book}
     if probe.measure == SUBSCRIPTIONS_RUN:
         def seen_as(channel: str) -> Any:
             async def seen(update: Any, _receipt: float) -> None:
@@ -79,9 +94,11 @@ def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
         async def _ws_authentication(self, address: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
             return "ws://" + address.removeprefix("wss://"), options
 
-    handler = FeedHandler(config={"uvloop": True, "log": {"filename": os.devnull, "level": "ERROR"}})
+    books: dict[str, Any] = {}
+    handler = FeedHandler(config={"uvloop": plan.options.get("uvloop", True),
+                                  "log": {"filename": os.devnull, "level": "ERROR"}})
     handler.add_feed(LocalBitfinex(
-        subscription=subscription, callbacks=_callbacks(probe, exchange_symbol),
+        subscription=subscription, callbacks=_callbacks(probe, exchange_symbol, books),
         number_of_price_points=Subscription.BOOK_LENGTH, book_frequency=Subscription.BOOK_FREQUENCY,
     ))
     loop = asyncio.new_event_loop()
@@ -89,4 +106,7 @@ def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     probe.on_done = loop.stop
     loop.call_later(plan.timeout, loop.stop)
     handler.run(install_signal_handlers=False)
-    return {"decoder": "yapic.json (cryptofeed)"}
+    result: dict[str, Any] = {"decoder": "yapic.json (cryptofeed)"}
+    if plan.measure == BOOKS_RUN:
+        result["books"] = {symbol: book_sides(book.bids.to_list(), book.asks.to_list()) for symbol, book in books.items()}
+    return result

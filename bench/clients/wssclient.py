@@ -4,8 +4,10 @@ Whether it decodes with orjson or json is decided when :mod:`bitfinex.protocol.c
 imported: the runner blocks ``orjson`` in the json row's process, and a run whose
 ``codec.DECODER_NAME`` is not the row's ``decoder`` option fails rather than mislabel a figure.
 
-An ``orders`` run (against :class:`bitfinex.testing.LocalExchange`) authenticates and sends
-orders one after another, each once the previous one's ``on`` arrived, timing ``new_order`` →
+An ``orders`` run (against :class:`bitfinex.testing.LocalExchange`, or the order workload's
+stand-in, :mod:`bench.standin`) authenticates and sends orders one after another, each once the
+previous one's ``on`` arrived (from the main thread, or with ``from_callback`` from the auth
+callback that got it, on the reactor thread, as the bare client does), timing ``new_order`` →
 its ``on-req`` notification and → its ``on`` message at the auth callback. It then cancels them
 all, so every run meets the same (empty) account.
 
@@ -14,6 +16,13 @@ verified: :class:`bitfinex.protocol.bookfeed.BookFeed`, the code ``subscribe_to_
 maintained=True)`` runs, fed here from the raw-frame callback so the row can count every
 update it applied (the built-in path hands its callback the book only after each verified
 checksum).
+
+A ``books`` run subscribes every book of the book stream, with ``book="maintained"`` through
+the public maintained book (``subscribe_to_orderbook(..., maintained=True)``: the callback gets
+the book after its snapshot and after each verified checksum, one per update in this stream,
+so each call after the first is one update verified) and returns every final book; with
+``book="raw"`` it takes raw frames and counts the updates (no book kept). A checksum mismatch
+or any other error status fails the run.
 """
 
 from __future__ import annotations
@@ -25,16 +34,16 @@ from typing import Any, Optional
 
 from bitfinex import WssClient
 from bitfinex.protocol import codec
+from bitfinex.protocol import status as st
 from bitfinex.protocol.book import OrderBook
 from bitfinex.protocol.bookfeed import BookFeed, FeedKind
 
-from bench.harness import ORDERS_RUN, ClientPlan, Probe, latency_summary, raw_frame_callback
-from bench.wire import Subscription
+from bench.harness import BOOKS_RUN, ORDERS_RUN, ClientPlan, Probe, book_sides, order_figures, raw_frame_callback
+from bench.wire import ORDER, Subscription
 
-ORDER = ("EXCHANGE LIMIT", "tBTCUSD", "0.0002", "20000")
-"""``new_order``'s type, symbol, amount and price: a small buy far below the local exchange's
-market (tBTCUSD near 30 000), so it rests."""
 ORDER_TIMEOUT_SECONDS = 5.0
+BOOK_RUN_FAILURES = frozenset((st.CHECKSUM_MISMATCH, st.INTERNAL_ERROR, st.CALLBACK_ERROR, st.SUBSCRIPTION_FAILED))
+"""Status events that fail a books run."""
 
 
 class MaintainedBook:
@@ -73,6 +82,8 @@ class OrderTimes:
         self.all_cancelled = threading.Event()
         self.auth_error: Optional[str] = None
         self.arrived = threading.Condition()
+        self.after_on: Callable[[], None] = lambda: None
+        """Called in the callback after each ``on`` (from-callback runs send the next order)."""
 
     def __call__(self, message: Any) -> None:
         """Note the arrival time of the messages that matter."""
@@ -98,6 +109,7 @@ class OrderTimes:
             with self.arrived:
                 self.on[message[2][2]] = now
                 self.arrived.notify_all()
+            self.after_on()
 
     def wait_for(self, cid: int, timeout: float) -> None:
         """Block until the order's ``on`` arrived.
@@ -111,39 +123,60 @@ class OrderTimes:
             raise RuntimeError(f"order {cid} refused: {self.refused[cid]}")
 
 
+def _orders_from_callback(times: OrderTimes, orders: int, send: Callable[[], int]) -> None:
+    """Send the first order, then each next one from the auth callback that gets the previous
+    one's ``on`` (on the reactor thread, as the bare client does); wait for the last."""
+    remaining = [orders]
+    finished = threading.Event()
+
+    def next_order() -> None:
+        if remaining[0]:
+            remaining[0] -= 1
+            send()
+        else:
+            finished.set()
+
+    times.after_on = next_order
+    next_order()
+    if not finished.wait(ORDER_TIMEOUT_SECONDS + orders / 100):
+        raise TimeoutError(f"{remaining[0]} of {orders} orders not answered in time")
+
+
 def run_orders(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
-    """Authenticate, then time ``plan.options["orders"]`` orders one after another."""
+    """Authenticate, then time ``plan.options["orders"]`` orders one after another: from the
+    main thread, or (``from_callback``) each from the callback that got the previous one's
+    ``on``."""
     client = WssClient(plan.options["key"], plan.options["secret"], url=plan.url)
     times = OrderTimes()
     client.authenticate(times)
     client.start()
     sent: dict[int, int] = {}
+
+    def send() -> int:
+        started = time.monotonic_ns()
+        cid = client.new_order(*ORDER)
+        assert cid is not None
+        sent[cid] = started
+        return cid
+
     try:
         if not times.authenticated.wait(plan.timeout):
             raise TimeoutError("no auth answer")
         if times.auth_error is not None:
             raise RuntimeError(f"auth failed: {times.auth_error}")
         probe.mark_start()
-        for _ in range(plan.options["orders"]):
-            started = time.monotonic_ns()
-            cid = client.new_order(*ORDER)
-            assert cid is not None
-            sent[cid] = started
-            times.wait_for(cid, ORDER_TIMEOUT_SECONDS)
+        if plan.options.get("from_callback"):
+            _orders_from_callback(times, plan.options["orders"], send)
+        else:
+            for _ in range(plan.options["orders"]):
+                times.wait_for(send(), ORDER_TIMEOUT_SECONDS)
         probe.mark_end()
         client.multi_order([{"all": 1}])
         if not times.all_cancelled.wait(ORDER_TIMEOUT_SECONDS):
             raise TimeoutError("the cancel-all after the run was not acknowledged")
     finally:
         client.stop()
-    return {
-        "decoder": codec.DECODER_NAME,
-        "orders": {
-            "count": len(sent),
-            "on_req_us": latency_summary([times.on_request[cid] - started for cid, started in sent.items()]),
-            "on_us": latency_summary([times.on[cid] - started for cid, started in sent.items()]),
-        },
-    }
+    return {"decoder": codec.DECODER_NAME, "orders": order_figures(sent, times.on_request, times.on)}
 
 
 def _subscribe(client: WssClient, subscription: Subscription, callback: Callable[[Any], None]) -> None:
@@ -158,13 +191,61 @@ def _subscribe(client: WssClient, subscription: Subscription, callback: Callable
         client.subscribe_to_candles(subscription.symbol, Subscription.CANDLE_TIMEFRAME, callback)
 
 
+def _book_callback(probe: Probe, books: dict[str, OrderBook], symbol: str) -> Callable[[OrderBook], None]:
+    """A maintained book's callback: the first call is the snapshot, each later one an update
+    verified; keeps the book in ``books``."""
+    update = probe.update
+
+    def on_book(book: OrderBook) -> None:
+        if symbol in books:
+            update()
+        else:
+            books[symbol] = book
+
+    return on_book
+
+
+def run_books(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
+    """Keep (or just read) every book of the book stream; return the final books."""
+    problems: list[str] = []
+
+    def on_status(event: st.StatusEvent) -> None:
+        if event.kind in BOOK_RUN_FAILURES:
+            problems.append(event.describe())
+
+    client = WssClient(url=plan.url, status_callback=on_status)
+    maintained = plan.options["book"] == "maintained"
+    books: dict[str, OrderBook] = {}
+    for subscription in plan.subscriptions:
+        callback = (_book_callback(probe, books, subscription.symbol) if maintained
+                    else raw_frame_callback(probe, subscription))
+        client.subscribe_to_orderbook(subscription.symbol, Subscription.BOOK_PRECISION, callback,
+                                      Subscription.BOOK_FREQUENCY, Subscription.BOOK_LENGTH, maintained=maintained)
+    client.start()
+    try:
+        probe.done.wait(plan.timeout)
+    finally:
+        client.stop()
+    if problems:
+        raise AssertionError(f"{len(problems)} error status event(s), the first: {problems[0]}")
+    final = {
+        symbol: book_sides([(level.price, level.amount) for level in book.bids()],
+                           [(level.price, -level.amount) for level in book.asks()])
+        for symbol, book in books.items()
+    }
+    return {"decoder": codec.DECODER_NAME, "books": final if maintained else None}
+
+
 def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
-    """Subscribe, start, wait for the probe, stop (or run the orders measurement)."""
+    """Subscribe, start, wait for the probe, stop (or run the orders or books measurement)."""
     if plan.options["decoder"] != codec.DECODER_NAME:
         raise RuntimeError(f"WssClient decodes with {codec.DECODER_NAME} here, not {plan.options['decoder']}")
     if plan.measure == ORDERS_RUN:
         return run_orders(plan, probe)
-    client = WssClient(url=plan.url)
+    if plan.measure == BOOKS_RUN:
+        return run_books(plan, probe)
+    sharding = {"max_channels_per_connection": plan.options["per_connection"]} if "per_connection" in plan.options else {}
+    client = WssClient(url=plan.url, **sharding)
     books: list[MaintainedBook] = []
     for subscription in plan.subscriptions:
         callback = raw_frame_callback(probe, subscription)

@@ -19,10 +19,12 @@ book                          entry                       bid side / key / delet
 ============================  ==========================  =====================================
 
 Layout. Each side keeps a dict of entries, the list of their sort keys in best-first order
-(maintained with :mod:`bisect`, never re-sorted) and, parallel to it, the checksum text of each
-level, computed lazily and only for the levels the checksum covers. An update costs one dict
-operation, one binary search and at most one list insert or delete; a checksum costs a join and
-a CRC over cached text, and is itself cached until a change reaches the top 25 levels.
+(maintained with :mod:`bisect`, never re-sorted) and the checksum text (``KEY:AMOUNT``) of each
+of its levels the checksum covers, the best 25, and only those: a level's text is made once,
+when the level enters the top 25 or changes there, and dropped when it leaves. An update costs
+one dict operation, one binary search, at most one insert or delete in each list and, when it
+reaches the top 25, the text of one level; a checksum is one join and one CRC over those texts,
+and is cached until a change reaches the top 25 levels again.
 
 Depth. A book subscribed with length ``N`` shows at most ``N`` levels per side, as Bitfinex
 keeps them: every read (best prices, depth, iteration, :meth:`~OrderBook.snapshot`, ``len``,
@@ -34,7 +36,8 @@ excess is trimmed at ``N + 25`` levels, so memory stays bounded by the subscribe
 Numbers. Entries keep the floats and ints the JSON decoder produced; the checksum prints them
 with :func:`~bitfinex.protocol.jsnum.js_number_text`, which gives the exchange's own text
 (``2e-8``, ``7255``, ``0.000001``) because JavaScript and Python agree on the shortest digits of
-a double.
+a double. A level is printed when it enters the best 25, so an entry whose number cannot be
+printed (not finite, not a number) is refused there as unreadable (:class:`BookEntryError`).
 
 Funding books follow the sign convention of the exchange (a negative amount is a bid, a positive
 one an offer). Two points about them are not confirmed by any source: aggregated levels are
@@ -49,8 +52,9 @@ import abc
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, ClassVar, NamedTuple, Optional, Union, cast
+from zlib import crc32
 
-from bitfinex.protocol.checksum import CHECKSUM_DEPTH, signed_crc32
+from bitfinex.protocol.checksum import CHECKSUM_DEPTH
 from bitfinex.protocol.constants import BOOK_PRECISIONS
 from bitfinex.protocol.jsnum import js_number_text
 
@@ -73,9 +77,11 @@ HIDDEN_LEVELS = CHECKSUM_DEPTH
 
 UNSIGNED_MASK = 0xFFFFFFFF
 """A checksum and its unsigned 32-bit form are equal under this mask."""
-_MISSING_TEXT = ""
-"""Placeholder in a side's text list for a level whose checksum text is not computed yet."""
+_SIGN_BIT = 0x80000000
+"""Flips an unsigned CRC32 to the signed form Bitfinex sends: ``(crc ^ bit) - bit``."""
 _ENTRY_ERRORS = (TypeError, IndexError, KeyError)
+_MAX_EXACT_INTEGER = 2**53
+"""Ints up to this size print the same in Python and JavaScript."""
 
 
 class PriceLevel(NamedTuple):
@@ -147,26 +153,65 @@ class BookEntryError(ValueError):
     """
 
 
-class _Side:
-    """One side of a book: entries by sort key, keys best first, checksum text per key.
+def _level_text(key: Any, amount: Any) -> str:
+    """``KEY:AMOUNT`` as the checksum prints them (see :func:`~bitfinex.protocol.jsnum.js_number_text`).
 
-    ``dirty`` is set whenever a change reaches the first ``depth`` positions, so a clean side's
-    first ``depth`` texts are all computed.
+    The common case, a float amount and a float (or exactly representable int) key whose
+    ``repr`` has neither an exponent nor a trailing ``.0``, is JavaScript's text already, and is
+    taken as it is; every other case goes through :func:`~bitfinex.protocol.jsnum.js_number_text`.
+
+    :raises BookEntryError: for a number the checksum cannot print (not finite, or not a
+        number: a bool, a fraction...).
     """
+    if type(amount) is float and (
+        type(key) is float or (type(key) is int and -_MAX_EXACT_INTEGER <= key <= _MAX_EXACT_INTEGER)
+    ):
+        text = f"{key!r}:{amount!r}"
+        if "e" not in text and "n" not in text and ".0:" not in text and text[-2:] != ".0":
+            return text
+    try:
+        return f"{js_number_text(key)}:{js_number_text(amount)}"
+    except (ValueError, TypeError) as error:
+        raise BookEntryError(f"a book level the checksum cannot print: {key!r}, {amount!r} ({error})") from error
 
-    __slots__ = ("dirty", "entries", "keys", "texts")
+
+def _joined(bid_texts: list[str], ask_texts: list[str]) -> str:
+    """The checksum text from each side's level texts, best first: interleaved, bid first."""
+    bid_count = len(bid_texts)
+    ask_count = len(ask_texts)
+    if bid_count == ask_count:
+        parts = bid_texts * 2
+        parts[0::2] = bid_texts
+        parts[1::2] = ask_texts
+    elif bid_count > ask_count:
+        parts = ask_texts * 2
+        parts[0::2] = bid_texts[:ask_count]
+        parts[1::2] = ask_texts
+        parts += bid_texts[ask_count:]
+    else:
+        parts = bid_texts * 2
+        parts[0::2] = bid_texts
+        parts[1::2] = ask_texts[:bid_count]
+        parts += ask_texts[bid_count:]
+    return ":".join(parts)
+
+
+class _Side:
+    """One side of a book: entries by sort key, keys best first, and the checksum texts of the
+    best ``depth`` levels (``texts[i]`` is the text of ``entries[keys[i]]``, for every ``i``
+    below ``min(depth, len(keys))``)."""
+
+    __slots__ = ("entries", "keys", "texts")
 
     def __init__(self) -> None:
         self.entries: dict[Any, tuple[Any, ...]] = {}
         self.keys: list[Any] = []
         self.texts: list[str] = []
-        self.dirty = False
 
     def clear(self) -> None:
         self.entries.clear()
         self.keys.clear()
         self.texts.clear()
-        self.dirty = False
 
 
 class OrderBook(abc.ABC):
@@ -395,33 +440,15 @@ class OrderBook(abc.ABC):
         rate, or the offer id); up to 25 levels per side, numbers printed as JavaScript prints
         them.
         """
-        depth = self._depth
-        bid_texts = self._top_texts(self._bids, depth)
-        ask_texts = self._top_texts(self._asks, depth)
-        bid_count = len(bid_texts)
-        ask_count = len(ask_texts)
-        if bid_count == ask_count:
-            parts = bid_texts * 2
-            parts[0::2] = bid_texts
-            parts[1::2] = ask_texts
-        elif bid_count > ask_count:
-            parts = ask_texts * 2
-            parts[0::2] = bid_texts[:ask_count]
-            parts[1::2] = ask_texts
-            parts += bid_texts[ask_count:]
-        else:
-            parts = bid_texts * 2
-            parts[0::2] = bid_texts
-            parts[1::2] = ask_texts[:bid_count]
-            parts += ask_texts[bid_count:]
-        return ":".join(parts)
+        return _joined(self._bids.texts, self._asks.texts)
 
     def checksum(self) -> int:
         """The book's checksum as a signed 32-bit integer, as Bitfinex sends it in ``cs`` frames."""
-        if self._bids.dirty or self._asks.dirty or self._checksum_value is None:
-            text = self.checksum_text()
-            self._checksum_value = signed_crc32(text)
-        return self._checksum_value
+        value = self._checksum_value
+        if value is None:
+            text = _joined(self._bids.texts, self._asks.texts)
+            value = self._checksum_value = (crc32(text.encode()) ^ _SIGN_BIT) - _SIGN_BIT
+        return value
 
     def verify(self, checksum: int) -> bool:
         """Whether ``checksum`` (signed, or its unsigned 32-bit form) matches this book."""
@@ -435,60 +462,48 @@ class OrderBook(abc.ABC):
         entries = side.entries
         return [make(entries[key]) for key in side.keys[: max(limit, 0)]]
 
-    def _top_texts(self, side: _Side, depth: int) -> list[str]:
-        """The checksum text of the side's best ``depth`` levels, filling in the missing ones."""
-        texts = side.texts[:depth]
-        if side.dirty:
-            all_texts = side.texts
-            keys = side.keys
-            entries = side.entries
-            key_field = self._KEY_FIELD
-            amount_field = self._AMOUNT_FIELD
-            find_missing = texts.index
-            index = -1
-            for _ in range(texts.count(_MISSING_TEXT)):
-                index = find_missing(_MISSING_TEXT, index + 1)
-                entry = entries[keys[index]]
-                texts[index] = all_texts[index] = (
-                    js_number_text(entry[key_field]) + ":" + js_number_text(entry[amount_field])
-                )
-            side.dirty = False
-            self._checksum_value = None
-        return texts
-
     def _put(self, side: _Side, key: Any, entry: tuple[Any, ...]) -> None:
-        """Insert or replace the entry at ``key``."""
+        """Insert or replace the entry at ``key`` (its text is made before anything changes, so
+        a number the checksum cannot print leaves the book as it was)."""
         entries = side.entries
         keys = side.keys
         index = bisect_left(keys, key)
-        if key in entries:
-            side.texts[index] = _MISSING_TEXT
-            entries[key] = entry
-        else:
-            keys.insert(index, key)
-            side.texts.insert(index, _MISSING_TEXT)
-            entries[key] = entry
-            if len(keys) > self._capacity:
-                self._drop_worst(side)
         if index < self._depth:
-            side.dirty = True
+            text = _level_text(entry[self._KEY_FIELD], entry[self._AMOUNT_FIELD])
+            self._checksum_value = None
+            texts = side.texts
+            if key in entries:
+                texts[index] = text
+            else:
+                texts.insert(index, text)
+                if len(texts) > self._depth:
+                    texts.pop()
+                keys.insert(index, key)
+        elif key not in entries:
+            keys.insert(index, key)
+        entries[key] = entry
+        if len(keys) > self._capacity:
+            self._forget(entries.pop(keys.pop()))
 
     def _remove(self, side: _Side, key: Any) -> bool:
-        """Remove the entry at ``key``; False if there is none."""
-        if side.entries.pop(key, None) is None:
+        """Remove the entry at ``key``; False if there is none. The text of a level that
+        moves up into the checksum's levels is made before anything changes."""
+        entries = side.entries
+        if key not in entries:
             return False
         keys = side.keys
         index = bisect_left(keys, key)
+        depth = self._depth
+        if index < depth:
+            texts = side.texts
+            if len(keys) > depth:
+                rising = entries[keys[depth]]
+                texts.append(_level_text(rising[self._KEY_FIELD], rising[self._AMOUNT_FIELD]))
+            del texts[index]
+            self._checksum_value = None
+        del entries[key]
         del keys[index]
-        del side.texts[index]
-        if index < self._depth:
-            side.dirty = True
         return True
-
-    def _drop_worst(self, side: _Side) -> None:
-        key = side.keys.pop()
-        side.texts.pop()
-        self._forget(side.entries.pop(key))
 
     def _forget(self, entry: tuple[Any, ...]) -> None:  # noqa: B027 (a hook raw books fill in)
         """Hook: an entry was trimmed off the end of a side."""

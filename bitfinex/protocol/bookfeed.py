@@ -61,6 +61,10 @@ class FeedResult(NamedTuple):
 _SNAPSHOT_RESULT = FeedResult(FeedKind.SNAPSHOT)
 _UPDATE_RESULT = FeedResult(FeedKind.UPDATE)
 _HEARTBEAT_RESULT = FeedResult(FeedKind.HEARTBEAT)
+_CHECKSUM_OK = FeedKind.CHECKSUM_OK
+_new_result = tuple.__new__
+"""Makes a :class:`FeedResult` from all its fields without the Python-level ``__new__`` (the
+result of every verified checksum is one)."""
 
 
 class BookFeed:
@@ -157,10 +161,7 @@ class BookFeed:
 
     def _checksum(self, msg: Sequence[Any]) -> FeedResult:
         book = self.book
-        try:
-            expected = msg[2]
-        except IndexError:
-            expected = None
+        expected = msg[2] if len(msg) > 2 else None
         if type(expected) is not int:
             return FeedResult(FeedKind.IGNORED, reason="checksum frame without an integer")
         if not book.valid:
@@ -171,7 +172,7 @@ class BookFeed:
             )
         computed = book.checksum()
         if (expected - computed) & UNSIGNED_MASK == 0:
-            return FeedResult(FeedKind.CHECKSUM_OK, expected, computed)
+            return _new_result(FeedResult, (_CHECKSUM_OK, expected, computed, ""))
         if book.is_funding and not self.verify_funding_checksums:
             return FeedResult(FeedKind.CHECKSUM_MISMATCH_IGNORED, expected, computed)
         book.invalidate()

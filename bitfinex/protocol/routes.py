@@ -86,6 +86,8 @@ def book_route(
     """
     book = feed.book
     run = runner.run
+    feed_frame = feed.feed
+    applied = FeedKind.UPDATE
     snapshot = FeedKind.SNAPSHOT
     verified = FeedKind.CHECKSUM_OK
     tolerated = FeedKind.CHECKSUM_MISMATCH_IGNORED
@@ -97,9 +99,11 @@ def book_route(
         if prepare is not None:
             msg = prepare(msg)
         validate(msg)
-        result = feed.feed(msg)
+        result = feed_frame(msg)
         kind = result.kind
-        if kind is snapshot or kind is verified:
+        if kind is applied:
+            return
+        if kind is verified or kind is snapshot:
             run(callback, book, source)
         elif result.resubscribe_needed:
             broken(result)
