@@ -7,6 +7,7 @@ Slow tier: loopback tests, each with an exchange of its own (2.5 s).
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -82,8 +83,14 @@ def test_send_malformed_frames_of_every_kind(bitfinex_exchange, connect):
     assert client.binary_count == 1  # the binary frame came before the text frames after it
     deep = next(f.payload for f in MALFORMED_FRAMES if f.name == "deep-nesting")
     assert deep == b"[" * 2000 + b"]" * 2000
-    # the test client decodes with the stdlib: not-json, truncated and deep-nesting are not JSON to it...
-    assert sum(isinstance(f, NotJson) for f in frames) == 3
+    # the test client decodes with the stdlib: not-json and truncated are not JSON to it, nor is
+    # deep-nesting before Python 3.13 (whose json.loads reads 2,000 levels)...
+    try:
+        json.loads(deep)
+        unreadable = 2
+    except RecursionError:
+        unreadable = 3
+    assert sum(isinstance(f, NotJson) for f in frames) == unreadable
     assert any(isinstance(f, list) and len(f) == 100_000 for f in frames)
     assert None in frames
     # ...while it reads NaN, 1e400, a BOM and UTF-16 (from bytes), as orjson would not

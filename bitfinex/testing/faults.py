@@ -34,8 +34,9 @@ class HostileFrame:
 
 
 DEEP_NESTING = 2_000
-"""How many arrays the ``deep-nesting`` frame nests: past orjson's depth limit (1,024) and what
-:func:`json.loads` survives (the interpreter's recursion limit, 1,000 by default)."""
+"""How many arrays the ``deep-nesting`` frame nests: past the client's limit (512), orjson's
+(1,024) and what :func:`json.loads` survives up to Python 3.12 (the recursion limit, 1,000 by
+default; 3.13's reads it)."""
 
 MALFORMED_FRAMES: tuple[HostileFrame, ...] = (
     HostileFrame("not-json", b"this is {not json"),
@@ -63,7 +64,8 @@ MALFORMED_FRAMES: tuple[HostileFrame, ...] = (
 - ``wrong-shape``: an array that is no Bitfinex frame;
 - ``scalar``: ``null``;
 - ``deep-nesting``: 2,000 nested arrays (4 KB) that make a recursive decoder overflow its stack
-  (orjson refuses them; :func:`json.loads` raises ``RecursionError``, not ``ValueError``);
+  (orjson refuses them; :func:`json.loads` before Python 3.13 raises ``RecursionError``, not
+  ``ValueError``);
 - ``nan`` (``[1,[NaN]]``) and ``overflow`` (``[1,[1e400]]``): numbers JSON does not have,
   which orjson refuses and :func:`json.loads` reads as ``nan`` and ``inf``;
 - ``bom``: a heartbeat behind a UTF-8 byte order mark (orjson refuses it; :func:`json.loads`
