@@ -37,6 +37,7 @@ FIGURES = {
 @pytest.fixture(scope="module", params=sorted(FIGURES))
 def quick_run(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     """One quick run of a workload."""
+    pytest.importorskip("orjson", reason="the workloads' baselines decode with orjson (the bench extra)")
     output = tmp_path_factory.mktemp(f"results-{request.param}")
     return run.main(["--workload", request.param, "--quick", "--output", str(output)])
 
