@@ -215,14 +215,19 @@ class MatchingBook:
                 self.remove(maker.order_id)
                 continue
             remaining -= executed
-            left = abs(maker.amount) - executed
-            if left == 0:
-                self.remove(maker.order_id)
-                maker.amount = ZERO
-            else:
-                self.resize(maker, left if maker.amount > 0 else -left)
-            fills.append(Fill(maker, best, executed if is_buy else -executed))
+            fills.append(self._execute(maker, best, executed, is_buy))
         return fills
+
+    def _execute(self, maker: BookOrder, price: Decimal, executed: Decimal, is_buy: bool) -> Fill:
+        """Take ``executed`` (unsigned) of the resting ``maker`` at ``price``: it leaves the book
+        when nothing is left, else shrinks in place."""
+        left = abs(maker.amount) - executed
+        if left == 0:
+            self.remove(maker.order_id)
+            maker.amount = ZERO
+        else:
+            self.resize(maker, left if maker.amount > 0 else -left)
+        return Fill(maker, price, executed if is_buy else -executed)
 
     def take_where(self, amount: Decimal, limit: Optional[Decimal], eligible: Callable[[BookOrder], bool]) -> list[Fill]:
         """Match a taker of ``amount`` (signed) against the resting orders ``eligible`` accepts,
@@ -245,16 +250,7 @@ class MatchingBook:
                     executed = min(remaining, abs(order.amount))
                     chosen.append((order, price, executed))
                     remaining -= executed
-        fills: list[Fill] = []
-        for order, price, executed in chosen:
-            left = abs(order.amount) - executed
-            if left == 0:
-                self.remove(order.order_id)
-                order.amount = ZERO
-            else:
-                self.resize(order, left if order.amount > 0 else -left)
-            fills.append(Fill(order, price, executed if is_buy else -executed))
-        return fills
+        return [self._execute(order, price, executed, is_buy) for order, price, executed in chosen]
 
     def owned_by(self, owner: Optional[str]) -> list[BookOrder]:
         """The resting orders of one owner (``None``: the simulation), oldest id first."""
