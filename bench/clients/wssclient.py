@@ -11,18 +11,9 @@ callback that got it, on the reactor thread, as the bare client does), timing ``
 its ``on-req`` notification and → its ``on`` message at the auth callback. It then cancels them
 all, so every run meets the same (empty) account.
 
-With ``maintain_book`` the book callback keeps an order book with every ``cs`` checksum
-verified: :class:`bitfinex.protocol.bookfeed.BookFeed`, the code ``subscribe_to_orderbook(...,
-maintained=True)`` runs, fed here from the raw-frame callback so the row can count every
-update it applied (the built-in path hands its callback the book only after each verified
-checksum).
-
-A ``books`` run subscribes every book of the book stream, with ``book="maintained"`` through
-the public maintained book (``subscribe_to_orderbook(..., maintained=True)``: the callback gets
-the book after its snapshot and after each verified checksum, one per update in this stream,
-so each call after the first is one update verified) and returns every final book; with
-``book="raw"`` it takes raw frames and counts the updates (no book kept). A checksum mismatch
-or any other error status fails the run.
+Book runs, and the firehose row that keeps a maintained book, are in
+:mod:`bench.clients.wssclient_books`, imported only for them: ``--against REF`` runs this
+adapter with an older revision's package, which has none of the book modules it uses.
 """
 
 from __future__ import annotations
@@ -34,41 +25,11 @@ from typing import Any, Optional
 
 from bitfinex import WssClient
 from bitfinex.protocol import codec
-from bitfinex.protocol import status as st
-from bitfinex.protocol.book import OrderBook
-from bitfinex.protocol.bookfeed import BookFeed, FeedKind
 
-from bench.harness import BOOKS_RUN, ORDERS_RUN, ClientPlan, Probe, book_sides, order_figures, raw_frame_callback
+from bench.harness import BOOKS_RUN, ORDERS_RUN, ClientPlan, Probe, order_figures, raw_frame_callback
 from bench.wire import ORDER, Subscription
 
 ORDER_TIMEOUT_SECONDS = 5.0
-BOOK_RUN_FAILURES = frozenset((st.CHECKSUM_MISMATCH, st.INTERNAL_ERROR, st.CALLBACK_ERROR, st.SUBSCRIPTION_FAILED))
-"""Status events that fail a books run."""
-
-
-class MaintainedBook:
-    """A book callback that keeps the book and verifies every checksum."""
-
-    def __init__(self, probe: Probe, subscription: Subscription) -> None:
-        self.probe = probe
-        book = OrderBook.create(subscription.symbol, Subscription.BOOK_PRECISION, Subscription.BOOK_LENGTH)
-        self.feed = BookFeed(book)
-        self.updates = 0
-        self.checksums_verified = 0
-        self.failures = 0
-
-    def __call__(self, message: Any) -> None:
-        """Apply one frame of the book channel."""
-        self.probe.frame()
-        if type(message) is not list:
-            return
-        kind = self.feed.feed(message).kind
-        if kind is FeedKind.UPDATE:
-            self.updates += 1
-        elif kind is FeedKind.CHECKSUM_OK:
-            self.checksums_verified += 1
-        elif kind is not FeedKind.SNAPSHOT and kind is not FeedKind.HEARTBEAT:
-            self.failures += 1
 
 
 class OrderTimes:
@@ -191,51 +152,6 @@ def _subscribe(client: WssClient, subscription: Subscription, callback: Callable
         client.subscribe_to_candles(subscription.symbol, Subscription.CANDLE_TIMEFRAME, callback)
 
 
-def _book_callback(probe: Probe, books: dict[str, OrderBook], symbol: str) -> Callable[[OrderBook], None]:
-    """A maintained book's callback: the first call is the snapshot, each later one an update
-    verified; keeps the book in ``books``."""
-    update = probe.update
-
-    def on_book(book: OrderBook) -> None:
-        if symbol in books:
-            update()
-        else:
-            books[symbol] = book
-
-    return on_book
-
-
-def run_books(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
-    """Keep (or just read) every book of the book stream; return the final books."""
-    problems: list[str] = []
-
-    def on_status(event: st.StatusEvent) -> None:
-        if event.kind in BOOK_RUN_FAILURES:
-            problems.append(event.describe())
-
-    client = WssClient(url=plan.url, status_callback=on_status)
-    maintained = plan.options["book"] == "maintained"
-    books: dict[str, OrderBook] = {}
-    for subscription in plan.subscriptions:
-        callback = (_book_callback(probe, books, subscription.symbol) if maintained
-                    else raw_frame_callback(probe, subscription))
-        client.subscribe_to_orderbook(subscription.symbol, Subscription.BOOK_PRECISION, callback,
-                                      Subscription.BOOK_FREQUENCY, Subscription.BOOK_LENGTH, maintained=maintained)
-    client.start()
-    try:
-        probe.done.wait(plan.timeout)
-    finally:
-        client.stop()
-    if problems:
-        raise AssertionError(f"{len(problems)} error status event(s), the first: {problems[0]}")
-    final = {
-        symbol: book_sides([(level.price, level.amount) for level in book.bids()],
-                           [(level.price, -level.amount) for level in book.asks()])
-        for symbol, book in books.items()
-    }
-    return {"decoder": codec.DECODER_NAME, "books": final if maintained else None}
-
-
 def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     """Subscribe, start, wait for the probe, stop (or run the orders or books measurement)."""
     if plan.options["decoder"] != codec.DECODER_NAME:
@@ -243,13 +159,15 @@ def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     if plan.measure == ORDERS_RUN:
         return run_orders(plan, probe)
     if plan.measure == BOOKS_RUN:
+        from bench.clients.wssclient_books import run_books
         return run_books(plan, probe)
     sharding = {"max_channels_per_connection": plan.options["per_connection"]} if "per_connection" in plan.options else {}
     client = WssClient(url=plan.url, **sharding)
-    books: list[MaintainedBook] = []
+    books: list[Any] = []
     for subscription in plan.subscriptions:
         callback = raw_frame_callback(probe, subscription)
         if plan.options.get("maintain_book") and subscription.channel == "book":
+            from bench.clients.wssclient_books import MaintainedBook
             book = MaintainedBook(probe, subscription)
             books.append(book)
             callback = book
