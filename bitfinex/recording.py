@@ -24,7 +24,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import NamedTuple, Optional, Union
@@ -94,17 +94,22 @@ class FrameRecorder:
             self._file.flush()
             self._frames += 1
 
-    def wrap(self, connection: str, sink: Callable[[bytes], None]) -> Callable[[bytes], None]:
-        """Return a text-message handler that records each message, then hands it to ``sink``.
+    def wrap(
+        self, connection: str, sink: Callable[[Sequence[bytes]], None]
+    ) -> Callable[[Sequence[bytes]], None]:
+        """Return a handler of the text messages of one read that records each message, then
+        hands them all to ``sink``.
 
         :param connection: the connection's name, written with each of its frames.
-        :param sink: the handler the message goes to afterwards (the connection's ``received``).
+        :param sink: the handler the messages go to afterwards (the connection's
+            ``received_many``).
         """
         record = self.record
 
-        def record_then_handle(payload: bytes) -> None:
-            record(connection, payload)
-            sink(payload)
+        def record_then_handle(payloads: Sequence[bytes]) -> None:
+            for payload in payloads:
+                record(connection, payload)
+            sink(payloads)
 
         return record_then_handle
 

@@ -116,7 +116,7 @@ def test_the_recorder_is_not_on_the_frame_path_unless_asked(make_client: MakeCli
     client.start()
     statuses.wait_kind("subscribed")
     link = next(iter(client._links.links.values()))
-    assert link.factory.on_text == link.core.received
+    assert link.factory.on_messages == link.core.received_many
 
 
 def replay_session(

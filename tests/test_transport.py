@@ -16,7 +16,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
@@ -59,7 +59,7 @@ def test_autobahn_schedules_its_timers_only_where_we_rebind_or_disable_them():
 
 
 def test_factory_options_we_set_exist():
-    factory = BitfinexClientFactory("ws://127.0.0.1:1", ReactorThread().reactor, link=None, on_text=print, user_agent="t")
+    factory = BitfinexClientFactory("ws://127.0.0.1:1", ReactorThread().reactor, link=None, on_messages=print, user_agent="t")
     assert factory.utf8validateIncoming is False
     assert factory.serverConnectionDropTimeout == 0
     assert factory.maxMessagePayloadSize == 8 * 1024 * 1024
@@ -103,7 +103,8 @@ def linked_to(server_protocol: type, **factory_settings: object) -> Iterator[tup
     core = PublicConnection("public-1", capacity=25, events=session, report=statuses, runner=session.runner,
                             clock=client_thread.reactor.seconds)
     link = Link(core, f"ws://127.0.0.1:{port.getHost().port}", client_thread.reactor, statuses,
-                Backoff(0.05, 0.1), RateLimiter(10, 1.0), None, lambda: 1, on_text=lambda data: core.received(data))
+                Backoff(0.05, 0.1), RateLimiter(10, 1.0), None, lambda: 1,
+                on_messages=lambda messages: core.received_many(messages))  # late-bound: a test may replace it
     try:
         yield core, factory, lambda: client_thread.call(link.start)
     finally:
@@ -170,10 +171,19 @@ def test_fast_frame_path_reads_every_frame_however_the_bytes_arrive(chunk):
     texts = Inbox("texts")
     pongs = Inbox("pongs")
     with linked_to(_RawBytesServer, chunk=chunk, pongs=pongs) as (core, _, connect):
-        core.received = texts  # what the protocol hands over, byte for byte
+        batches = Inbox("batches")
+
+        def take(messages: Sequence[bytes]) -> None:  # what the protocol hands over, byte for byte
+            batches(len(messages))
+            for message in messages:
+                texts(message)
+
+        core.received_many = take
         connect()
         texts.wait_for(lambda m: m == EXPECTED_TEXTS[-1], timeout=30)
         assert texts.items == EXPECTED_TEXTS
+        if chunk == len(RAW_STREAM):  # sent in one write: the frames of a read come in one call
+            assert max(batches.items) > 1
         assert pongs.wait_for(lambda _: True) == b"ping-1"  # autobahn answered the ping
         assert pongs.items == [b"ping-1"]
 

@@ -15,7 +15,7 @@ carries the authenticated channel (``chanId`` 0), its orders and its account mes
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Optional, Protocol
 
 from bitfinex.protocol import codec
@@ -153,6 +153,11 @@ class ConnectionCore:
         for cid in waiting:
             self.send({"event": "ping", "cid": cid})
 
+    def closing(self) -> None:
+        """The transport started closing the socket (a close, or a drop to reconnect): nothing
+        more is sent or read on it; :meth:`closed` follows once it is gone."""
+        self._transport = None
+
     def closed(self, reason: str) -> None:
         """The socket closed (for ``reason``); every live channel goes back to ``PENDING``."""
         self._transport = None
@@ -192,41 +197,90 @@ class ConnectionCore:
         An exception in a user callback is not among these: the callback runner reports it
         (``callback_error``) and the stream goes on. After calling this the caller has nothing
         to do: every effect goes through the transport, callbacks and status events.
+
+        The transport hands over every message of one read at once, with
+        :meth:`received_many`; this is the same for one message.
         """
-        self.frames_received += 1
-        msg: Any = payload
-        try:
-            msg = self._loads_short(payload) if len(payload) <= _SHORT_INPUT_LENGTH else self._loads(payload)
-            if type(msg) is list:
-                if self.sequence is not None and self._sequence_gap(msg):
-                    return
-                if msg and type(msg[0]) is int:
-                    handler = self.routes.get(msg[0])
-                    if handler is None:
-                        self.frames_unrouted += 1
-                        log.debug("%s: frame for channel %r, which is not live here", self.name, msg[0])
+        self.received_many((payload,))
+
+    def received_many(self, payloads: Sequence[bytes]) -> None:
+        """Handle text messages in arrival order, each as :meth:`received` says. Never raises.
+
+        Once the socket starts closing (the core asked to reconnect, on a sequence gap for
+        example, or the transport called :meth:`closing`, say because a callback stopped the
+        client), the messages still in ``payloads`` are not read: they belong to a connection
+        that is going away, and its successor starts from fresh snapshots.
+
+        One call per read of the socket, not per message: the loop keeps its lookups local, so a
+        message costs no method call and no attribute lookups of its own before its route.
+
+        The loop also times each message, one clock reading per message (from the end of the one
+        before): a public channel's frame that held the thread longer than the runner's
+        threshold, its callback's time included, is reported as that subscription's slow
+        callback (:meth:`~bitfinex.protocol.callbacks.CallbackRunner.slow`). Routes call their
+        callbacks directly for that reason; everything else runs them through
+        :meth:`~bitfinex.protocol.callbacks.CallbackRunner.run`, which times them itself.
+        """
+        self.frames_received += len(payloads)
+        loads = self._loads
+        loads_short = self._loads_short
+        routes = self.routes
+        sequence = self.sequence
+        events = self._events
+        transport = self._transport
+        stopwatch = self.runner.stopwatch
+        threshold = self.runner.slow_threshold
+        started = stopwatch()
+        for payload in payloads:
+            msg: Any = payload
+            try:
+                msg = loads_short(payload) if len(payload) <= _SHORT_INPUT_LENGTH else loads(payload)
+                if type(msg) is list:
+                    if sequence is not None and self._sequence_gap(msg):
                         return
-                    handler(msg)
-                    return
-                self.drop("not a channel frame", msg)
-            elif type(msg) is dict:
-                kind = msg.get("event")
-                handle = self._events.get(kind) if type(kind) is str else None
-                if handle is None:
-                    log.debug("%s: unhandled event %s", self.name, render(msg))
+                    if msg and type(msg[0]) is int:
+                        handler = routes.get(msg[0])
+                        if handler is None:
+                            self.frames_unrouted += 1
+                            log.debug("%s: frame for channel %r, which is not live here", self.name, msg[0])
+                        else:
+                            handler(msg)
+                            finished = stopwatch()
+                            if finished - started > threshold:
+                                self._held(msg[0], finished - started)
+                            started = finished
+                            if self._transport is not transport:
+                                return
+                            continue
+                    else:
+                        self.drop("not a channel frame", msg)
+                elif type(msg) is dict:
+                    kind = msg.get("event")
+                    handle = events.get(kind) if type(kind) is str else None
+                    if handle is None:
+                        log.debug("%s: unhandled event %s", self.name, render(msg))
+                    else:
+                        handle(msg)
                 else:
-                    handle(msg)
-            else:
-                self.drop("neither event nor channel frame", msg)
-        except FrameShapeError as error:
-            self.drop(str(error), msg)
-        except ValueError as error:
-            if msg is payload:
-                self.drop("not JSON", payload)
-            else:
+                    self.drop("neither event nor channel frame", msg)
+            except FrameShapeError as error:
+                self.drop(str(error), msg)
+            except ValueError as error:
+                if msg is payload:
+                    self.drop("not JSON", payload)
+                else:
+                    self.internal_error(msg, error)
+            except Exception as error:
                 self.internal_error(msg, error)
-        except Exception as error:
-            self.internal_error(msg, error)
+            started = stopwatch()
+            if self._transport is not transport:
+                return
+
+    def _held(self, chan_id: int, elapsed: float) -> None:
+        """A frame of channel ``chan_id`` held the thread for ``elapsed`` seconds."""
+        channel = self.registry.by_chan_id(chan_id)
+        if channel is not None:
+            self.runner.slow(channel.identifier, elapsed)
 
     def _sequence_gap(self, msg: list[Any]) -> bool:
         assert self.sequence is not None

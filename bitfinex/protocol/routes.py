@@ -4,11 +4,14 @@ A route is what the connection's ``chanId`` table holds for a live channel (a
 :data:`~bitfinex.protocol.registry.FrameHandler`). It first checks the frame against the
 channel's documented shape (:mod:`bitfinex.protocol.shapes`; a wrong one raises
 :class:`~bitfinex.protocol.shapes.FrameShapeError`, which the connection drops and logs), so a
-callback never sees garbage. Then:
+callback never sees garbage. It calls the user's callback directly and reports an exception
+through the :class:`~bitfinex.protocol.callbacks.CallbackRunner`; the connection times each
+frame, the route and its callback together
+(:meth:`~bitfinex.protocol.connection.ConnectionCore.received_many`). Then:
 
 - :func:`channel_route` hands the frame, as Bitfinex sent it, to the user's callback, leaving
-  out heartbeats (and the ``cs`` checksum frames a book channel gets when its connection also
-  carries a maintained book);
+  out what the validator says is no data: heartbeats, and the ``cs`` checksum frames a book
+  channel gets when its connection also carries a maintained book;
 - :func:`book_route` feeds it to a :class:`~bitfinex.protocol.bookfeed.BookFeed` and hands the
   user the book after each snapshot and each checksum that verified it.
 """
@@ -21,43 +24,28 @@ from typing import Any, Optional
 
 from bitfinex.protocol.bookfeed import BookFeed, FeedKind, FeedResult
 from bitfinex.protocol.callbacks import Callback, CallbackRunner
-from bitfinex.protocol.constants import CHECKSUM, HEARTBEAT
 from bitfinex.protocol.registry import FrameHandler
 from bitfinex.protocol.shapes import Validator
 
 log = logging.getLogger("bitfinex.routes")
-
-_SKIPPED = frozenset((HEARTBEAT, CHECKSUM))
-"""Frames a raw channel's callback never gets: heartbeats, and the checksum frames a book channel
-gets when its connection also carries a maintained book."""
 
 
 def channel_route(validate: Validator, runner: CallbackRunner, callback: Callback, source: str) -> FrameHandler:
     """Return the route of a public channel delivering raw frames to ``callback``.
 
     :param validate: the channel's shape check.
-    :param runner: reports the callback's exceptions and slowness (inlined here: this is the
-        hot path).
+    :param runner: reports the callback's exceptions (its slowness is the connection's to time:
+        see :meth:`~bitfinex.protocol.connection.ConnectionCore.received_many`).
     :param source: the subscription's identifier, in reports.
     """
-    stopwatch = runner.stopwatch
-    threshold = runner.slow_threshold
     failed = runner.failed
-    slow = runner.slow
 
     def route(msg: list[Any]) -> None:
-        validate(msg)
-        body = msg[1]
-        if body.__class__ is str and body in _SKIPPED:
-            return
-        start = stopwatch()
-        try:
-            callback(msg)
-        except Exception as error:
-            failed(source, error)
-        elapsed = stopwatch() - start
-        if elapsed > threshold:
-            slow(source, elapsed)
+        if validate(msg):
+            try:
+                callback(msg)
+            except Exception as error:
+                failed(source, error)
 
     return route
 
@@ -85,7 +73,7 @@ def book_route(
         they come.
     """
     book = feed.book
-    run = runner.run
+    failed = runner.failed
     feed_frame = feed.feed
     applied = FeedKind.UPDATE
     snapshot = FeedKind.SNAPSHOT
@@ -93,6 +81,12 @@ def book_route(
     tolerated = FeedKind.CHECKSUM_MISMATCH_IGNORED
 
     differed = False
+
+    def deliver() -> None:
+        try:
+            callback(book)
+        except Exception as error:
+            failed(source, error)
 
     def route(msg: list[Any]) -> None:
         nonlocal differed
@@ -104,7 +98,7 @@ def book_route(
         if kind is applied:
             return
         if kind is verified or kind is snapshot:
-            run(callback, book, source)
+            deliver()
         elif result.resubscribe_needed:
             broken(result)
         elif kind is tolerated:
@@ -114,6 +108,6 @@ def book_route(
                          "enforced (no client is known to match them): %s", source, result)
             else:
                 log.debug("%s: funding book checksum differs (not enforced): %s", source, result)
-            run(callback, book, source)
+            deliver()
 
     return route

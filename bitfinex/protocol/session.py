@@ -177,8 +177,8 @@ class Session:
         if not self.decimals_as_strings:
             return validate
 
-        def validate_numbers(msg: list[Any]) -> None:
-            validate(as_numbers(msg))
+        def validate_numbers(msg: list[Any]) -> bool:
+            return validate(as_numbers(msg))
 
         return validate_numbers
 

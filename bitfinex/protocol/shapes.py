@@ -1,10 +1,12 @@
 """The documented shape of every channel's frames, checked before a frame reaches a callback.
 
 A *validator* takes one decoded data frame ``msg`` (a list whose ``msg[0]`` is the int chanId,
-after :class:`~bitfinex.protocol.sequence.SequenceChecker` stripped any ``SEQ_ALL`` numbers)
-and returns ``None`` if the frame has its channel's shape, or raises :exc:`FrameShapeError`
-(a :exc:`ValueError`) with a short reason if it does not. The connection drops and logs such a
-frame like any malformed one; no callback sees it.
+after :class:`~bitfinex.protocol.sequence.SequenceChecker` stripped any ``SEQ_ALL`` numbers).
+If the frame has its channel's shape it says what the frame is: ``True`` for data (what a raw
+callback gets), ``False`` for a heartbeat or a ``cs`` checksum frame (which a raw callback
+never gets; a maintained book reads the checksums). If not, it raises
+:exc:`FrameShapeError` (a :exc:`ValueError`) with a short reason; the connection drops and logs
+such a frame like any malformed one, and no callback sees it.
 
 Get the validator of a subscription once, with :func:`validator_for` (or
 :func:`channel_validator`), and call it per frame; the authenticated channel's is
@@ -81,9 +83,9 @@ __all__ = [
     "validator_for",
 ]
 
-Validator = Callable[[list[Any]], None]
-"""Checks one decoded frame; returns None if it has its channel's shape, raises
-:exc:`FrameShapeError` if not."""
+Validator = Callable[[list[Any]], bool]
+"""Checks one decoded frame: True if it is data of its channel's shape, False if it is a
+heartbeat or a checksum frame; raises :exc:`FrameShapeError` if it has the wrong shape."""
 
 
 class FrameShapeError(ValueError):
@@ -166,7 +168,7 @@ def _refuse_body(body: Any, what: str) -> FrameShapeError:
 # -- ticker -------------------------------------------------------------------------------
 
 
-def _trading_ticker(msg: list[Any]) -> None:
+def _trading_ticker(msg: list[Any]) -> bool:
     """Trading ticker: ``[CHAN_ID, [10 numbers, ...]]`` or a heartbeat."""
     try:
         body = msg[1]
@@ -179,37 +181,39 @@ def _trading_ticker(msg: list[Any]) -> None:
                 and (type(g) is float or type(g) is int) and (type(h) is float or type(h) is int)
                 and (type(i) is float or type(i) is int) and (type(j) is float or type(j) is int)
             ):
-                return
+                return True
         elif body == HEARTBEAT:
-            return
+            return False
     except (IndexError, ValueError):
         pass
     body = _body(msg)
     if type(body) is not list:
         if body == HEARTBEAT:
-            return
+            return False
         raise _refuse_body(body, "a ticker")
     if not _first_numbers(body, 10):
         raise FrameShapeError(f"ticker of {len(body)} fields: at least 10 numbers expected")
+    return True
 
 
-def _funding_ticker(msg: list[Any]) -> None:
+def _funding_ticker(msg: list[Any]) -> bool:
     """Funding ticker: ``[CHAN_ID, [13 numbers, then up to 3 numbers or nulls, ...]]``."""
     body = _body(msg)
     if type(body) is not list:
         if body == HEARTBEAT:
-            return
+            return False
         raise _refuse_body(body, "a funding ticker")
     if not _first_numbers(body, 13):
         raise FrameShapeError(f"funding ticker of {len(body)} fields: at least 13 numbers expected")
     if not _NUMBER_OR_NULL.issuperset(map(type, body[13:16])):
         raise FrameShapeError("funding ticker: fields 13 to 15 must be numbers or null")
+    return True
 
 
 # -- trades -------------------------------------------------------------------------------
 
 
-def _trading_trades(msg: list[Any]) -> None:
+def _trading_trades(msg: list[Any]) -> bool:
     """Trading trades: ``[CHAN_ID, "te"|"tu", [ID, MTS, AMOUNT, PRICE, ...]]``, a snapshot of
     such trades, or a heartbeat."""
     try:
@@ -220,43 +224,43 @@ def _trading_trades(msg: list[Any]) -> None:
                 (type(a) is int or type(a) is float) and (type(b) is int or type(b) is float)
                 and (type(c) is float or type(c) is int) and (type(d) is float or type(d) is int)
             ):
-                return
+                return True
         elif body == HEARTBEAT:
-            return
+            return False
     except (IndexError, ValueError, TypeError):  # TypeError: msg[2] is not a list
         pass
-    _trades(msg, _TRADE_TAGS, 4)
+    return _trades(msg, _TRADE_TAGS, 4)
 
 
-def _funding_trades(msg: list[Any]) -> None:
+def _funding_trades(msg: list[Any]) -> bool:
     """Funding trades: ``[CHAN_ID, "fte"|"ftu", [ID, MTS, AMOUNT, RATE, PERIOD, ...]]``, a
     snapshot of such trades, or a heartbeat."""
-    _trades(msg, _FUNDING_TRADE_TAGS, 5)
+    return _trades(msg, _FUNDING_TRADE_TAGS, 5)
 
 
-def _trades(msg: list[Any], tags: frozenset[str], count: int) -> None:
+def _trades(msg: list[Any], tags: frozenset[str], count: int) -> bool:
     body = _body(msg)
     if type(body) is list:
         reason = _entries(body, count, exact=False)
         if reason is not None:
             raise FrameShapeError(f"trades snapshot: {reason}")
-        return
+        return True
     if type(body) is str:
         if body == HEARTBEAT:
-            return
+            return False
         if body in tags:
             if len(msg) < 3:
                 raise FrameShapeError(f"{body!r} frame without its trade")
             if not _first_numbers(msg[2], count):
                 raise FrameShapeError(f"{body!r} trade is not a list of {_fields_text(count, False)}")
-            return
+            return True
     raise _refuse_body(body, "a trades snapshot or " + "/".join(sorted(tags)))
 
 
 # -- books --------------------------------------------------------------------------------
 
 
-def _book3(msg: list[Any]) -> None:
+def _book3(msg: list[Any]) -> bool:
     """A book of 3-number entries (trading P0-P4 and R0): one entry, a list of entries,
     ``"cs"`` with an int checksum, or a heartbeat."""
     try:
@@ -266,18 +270,18 @@ def _book3(msg: list[Any]) -> None:
             if (type(a) is float or type(a) is int) and (type(b) is int or type(b) is float) and (
                 type(c) is float or type(c) is int
             ):
-                return
+                return True
         elif body == CHECKSUM:
             if type(msg[2]) is int:
-                return
+                return False
         elif body == HEARTBEAT:
-            return
+            return False
     except (IndexError, ValueError):
         pass
-    _book(msg, 3)
+    return _book(msg, 3)
 
 
-def _book4(msg: list[Any]) -> None:
+def _book4(msg: list[Any]) -> bool:
     """A book of 4-number entries (funding P0-P4 and R0); otherwise as :func:`_book3`."""
     try:
         body = msg[1]
@@ -287,18 +291,18 @@ def _book4(msg: list[Any]) -> None:
                 (type(a) is float or type(a) is int) and (type(b) is int or type(b) is float)
                 and (type(c) is int or type(c) is float) and (type(d) is float or type(d) is int)
             ):
-                return
+                return True
         elif body == CHECKSUM:
             if type(msg[2]) is int:
-                return
+                return False
         elif body == HEARTBEAT:
-            return
+            return False
     except (IndexError, ValueError):
         pass
-    _book(msg, 4)
+    return _book(msg, 4)
 
 
-def _book(msg: list[Any], count: int) -> None:
+def _book(msg: list[Any], count: int) -> bool:
     body = _body(msg)
     if type(body) is list:
         if body and type(body[0]) is list:
@@ -307,20 +311,20 @@ def _book(msg: list[Any], count: int) -> None:
                 raise FrameShapeError(f"book entries: {reason}")
         elif body and not _exact_numbers(body, count):
             raise FrameShapeError(f"book entry of {len(body)} fields: {_fields_text(count, True)} expected")
-        return
+        return True
     if body == HEARTBEAT:
-        return
+        return False
     if body == CHECKSUM:
         if len(msg) < 3 or type(msg[2]) is not int:
             raise FrameShapeError("checksum frame without an int checksum")
-        return
+        return False
     raise _refuse_body(body, "book entries or 'cs'")
 
 
 # -- candles ------------------------------------------------------------------------------
 
 
-def _candles(msg: list[Any]) -> None:
+def _candles(msg: list[Any]) -> bool:
     """Candles: ``[CHAN_ID, [MTS, OPEN, CLOSE, HIGH, LOW, VOLUME, ...]]``, a snapshot of
     candles, or a heartbeat."""
     try:
@@ -332,15 +336,15 @@ def _candles(msg: list[Any]) -> None:
                 and (type(c) is float or type(c) is int) and (type(d) is float or type(d) is int)
                 and (type(e) is float or type(e) is int) and (type(f) is float or type(f) is int)
             ):
-                return
+                return True
         elif body == HEARTBEAT:
-            return
+            return False
     except (IndexError, ValueError):
         pass
     body = _body(msg)
     if type(body) is not list:
         if body == HEARTBEAT:
-            return
+            return False
         raise _refuse_body(body, "candles")
     if body and type(body[0]) is list:
         reason = _entries(body, 6, exact=False)
@@ -348,40 +352,44 @@ def _candles(msg: list[Any]) -> None:
             raise FrameShapeError(f"candles snapshot: {reason}")
     elif body and not _first_numbers(body, 6):
         raise FrameShapeError(f"candle of {len(body)} fields: at least 6 numbers expected")
+    return True
 
 
 # -- status -------------------------------------------------------------------------------
 
 
-def _derivatives_status(msg: list[Any]) -> None:
+def _derivatives_status(msg: list[Any]) -> bool:
     """Derivatives status: ``[CHAN_ID, [MTS, ...]]`` or a heartbeat."""
     body = _body(msg)
     if type(body) is list:
         if not body or type(body[0]) not in _NUMBER:
             raise FrameShapeError("derivatives status: a list starting with a number expected")
-        return
+        return True
     if body == HEARTBEAT:
-        return
+        return False
     raise _refuse_body(body, "a derivatives status")
 
 
-def _liquidations(msg: list[Any]) -> None:
+def _liquidations(msg: list[Any]) -> bool:
     """Liquidations: ``[CHAN_ID, [[...], ...]]`` or a heartbeat."""
     body = _body(msg)
     if type(body) is list:
         if not _LIST.issuperset(map(type, body)):
             raise FrameShapeError("liquidations: a list of lists expected")
-        return
+        return True
     if body == HEARTBEAT:
-        return
+        return False
     raise _refuse_body(body, "a list of liquidations")
 
 
-def _any_list(msg: list[Any]) -> None:
+def _any_list(msg: list[Any]) -> bool:
     """A channel without a documented shape: a heartbeat or a list body."""
     body = _body(msg)
-    if type(body) is not list and body != HEARTBEAT:
-        raise _refuse_body(body, "a list")
+    if type(body) is list:
+        return True
+    if body == HEARTBEAT:
+        return False
+    raise _refuse_body(body, "a list")
 
 
 # -- the account channel ------------------------------------------------------------------

@@ -17,7 +17,7 @@ tests. Everything here runs on the reactor thread.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Optional, cast
 from urllib.parse import urlparse
 
@@ -73,8 +73,9 @@ class Link:
     :param next_cid: source of ping cids for the watchdog's probe.
     :param ca: CA certificate to trust for ``wss://`` instead of the system's.
     :param max_retries: give up after this many failed attempts in a row (``None``: never).
-    :param on_text: receives every text message instead of ``core.received`` (which it must
-        hand them on to), e.g. a :class:`~bitfinex.recording.FrameRecorder` wrapper.
+    :param on_messages: receives the text messages of each read instead of
+        ``core.received_many`` (which it must hand them on to), e.g. a
+        :class:`~bitfinex.recording.FrameRecorder` wrapper.
     :raises ValueError: for a URL that is not ``ws://`` or ``wss://`` with a host.
     """
 
@@ -91,7 +92,7 @@ class Link:
         ca: Optional[CaSource] = None,
         max_retries: Optional[int] = None,
         user_agent: str = "bitfinex-wss",
-        on_text: Optional[Callable[[bytes], None]] = None,
+        on_messages: Optional[Callable[[Sequence[bytes]], None]] = None,
     ) -> None:
         self.core = core
         self.url = url
@@ -104,7 +105,7 @@ class Link:
         self.max_retries = max_retries
         scheme, self.host, self.port = parse_url(url)
         self.tls = client_tls(self.host, ca) if scheme == "wss" else None
-        self.factory = BitfinexClientFactory(url, reactor, self, on_text or core.received, user_agent)
+        self.factory = BitfinexClientFactory(url, reactor, self, on_messages or core.received_many, user_agent)
         self.machine = link_machine(core.name)
         """The link's state machine (see :mod:`bitfinex.protocol.states`)."""
         self.protocol: Optional[BitfinexClientProtocol] = None
@@ -176,6 +177,7 @@ class Link:
             if self.state is LinkState.CLOSING:
                 self._finish_close()
             return waiter
+        self.core.closing()
         if protocol.state == protocol.STATE_OPEN:
             protocol.sendClose(1000)
         else:
@@ -189,6 +191,7 @@ class Link:
         if self.protocol is not None and self.state in (LinkState.CONNECTING, LinkState.OPEN):
             log.info("%s: reconnecting: %s", self.core.name, reason)
             self._drop_reason = reason
+            self.core.closing()
             self.protocol.dropConnection(abort=True)
 
     # -- Transport: what the core does to the open socket ---------------------------------

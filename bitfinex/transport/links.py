@@ -102,7 +102,7 @@ class Links:
             self.next_cid,
             ca=settings.ca,
             max_retries=settings.max_retries,
-            on_text=recorder.wrap(connection.name, connection.received) if recorder is not None else None,
+            on_messages=recorder.wrap(connection.name, connection.received_many) if recorder is not None else None,
         )
         self.links[connection] = link
         if self.started:

@@ -4,8 +4,9 @@ Bytes in, text messages out to a :class:`~bitfinex.protocol.connection.Connectio
 from it. No protocol knowledge lives here. Tuning, each measured with ``bench/``:
 
 - :meth:`BitfinexClientProtocol.consumeData` takes every complete, unfragmented, unmasked text
-  frame (what Bitfinex sends, all but always) straight out of the read buffer and hands its
-  payload to the core, cutting the buffer once per read instead of once per frame; anything
+  frame (what Bitfinex sends, all but always) straight out of the read buffer and hands their
+  payloads to the core in one call per read, cutting the buffer once per read instead of once
+  per frame; anything
   else (control frames, fragments, binary or oversized frames, the close handshake, a frame that
   breaks the rules) goes through autobahn's own parser, one frame at a time. autobahn parses a
   frame through some fifteen Python calls; this path is a few byte reads and one slice.
@@ -24,7 +25,7 @@ These rely on autobahn internals (``data``, ``current_frame``, ``inside_message`
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Optional, Protocol, cast
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
@@ -64,10 +65,10 @@ class LinkEvents(Protocol):
 
 
 class BitfinexClientProtocol(WebSocketClientProtocol):
-    """One WebSocket connection; hands every text message to :attr:`on_text`."""
+    """One WebSocket connection; hands the text messages of each read to :attr:`on_messages`."""
 
     link: LinkEvents
-    on_text: Callable[[bytes], None]
+    on_messages: Callable[[Sequence[bytes]], None]
     tls_reason: Optional[str] = None
     """Why TLS failed, when the connection was lost before the WebSocket handshake completed
     because of it (the refused certificate's reason, or OpenSSL's error)."""
@@ -82,14 +83,15 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
     def consumeData(self) -> None:
         """Deliver whole simple text frames straight from the buffer; leave the rest to autobahn.
 
-        Between frames, outside a fragmented message, every complete final text frame of at most
-        :data:`FAST_FRAME_LIMIT` bytes goes straight to :attr:`on_text`. Any other frame (or a
-        large one still arriving) takes one step of autobahn's parser, and the fast path resumes
-        as soon as that frame is done. The buffer is trimmed past every frame handed on, even if
-        the handler raised (it should not: the connection core never raises), so a frame is
-        never delivered twice.
+        Between frames, outside a fragmented message, the complete final text frames of at most
+        :data:`FAST_FRAME_LIMIT` bytes at the front of the buffer go to :attr:`on_messages`, all
+        in one call. Any other frame (or a large one still arriving) takes one step of autobahn's
+        parser, and the fast path resumes as soon as that frame is done. The buffer is trimmed
+        past the frames before they are handed on, so a frame is never delivered twice, whatever
+        the handler does (the connection core never raises, and reads no more of a batch once
+        the socket starts closing).
         """
-        on_text = self.on_text
+        on_messages = self.on_messages
         while self.state == _OPEN:
             between_frames: Any = self.current_frame is None  # autobahn types it without None
             if between_frames and not self.inside_message:
@@ -97,33 +99,32 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
                 size = len(data)
                 at = 0
                 waiting = False
-                try:
-                    while size - at >= 2:
-                        if data[at] != _FINAL_TEXT:
-                            break
-                        length = data[at + 1]
-                        start = at + 2
-                        if length >= 126:  # also true when the (forbidden) mask bit is set
-                            if length != 126:
-                                break  # 64-bit length or masked: autobahn's job
-                            if size - start < 2:
-                                waiting = True
-                                break
-                            length = (data[start] << 8) | data[start + 1]
-                            if length < 126 or length > FAST_FRAME_LIMIT:
-                                break  # not minimally encoded (a violation), or large
-                            start += 2
-                        end = start + length
-                        if end > size:
+                messages: list[bytes] = []
+                take = messages.append
+                while size - at >= 2:
+                    if data[at] != _FINAL_TEXT:
+                        break
+                    length = data[at + 1]
+                    start = at + 2
+                    if length >= 126:  # also true when the (forbidden) mask bit is set
+                        if length != 126:
+                            break  # 64-bit length or masked: autobahn's job
+                        if size - start < 2:
                             waiting = True
                             break
-                        at = end  # consumed before it is handed on, whatever the handler does
-                        on_text(data[start:end])
-                        if self.state != _OPEN:
-                            break
-                finally:
-                    if at:
-                        self.data = data[at:]
+                        length = (data[start] << 8) | data[start + 1]
+                        if length < 126 or length > FAST_FRAME_LIMIT:
+                            break  # not minimally encoded (a violation), or large
+                        start += 2
+                    end = start + length
+                    if end > size:
+                        waiting = True
+                        break
+                    take(data[start:end])
+                    at = end
+                if at:
+                    self.data = data[at:]  # consumed before it is handed on, whatever the handler does
+                    on_messages(messages)
                 if waiting or at == size or self.state != _OPEN:
                     return
             if not self.processData():  # one step of autobahn's parser
@@ -141,7 +142,7 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
             if self.message_is_binary:
                 self.link.binary_message(len(payload))
             else:
-                self.on_text(payload)
+                self.on_messages((payload,))
         self.message_data = None  # type: ignore[assignment]  # as autobahn's own onMessageEnd
 
     def connectionLost(self, reason: Failure = connectionDone) -> None:
@@ -173,12 +174,12 @@ class BitfinexClientFactory(WebSocketClientFactory):
     :param url: the ``ws://`` or ``wss://`` URL.
     :param reactor: the reactor the connection runs on.
     :param link: receives the protocol's open/close events.
-    :param on_text: receives every text message.
+    :param on_messages: receives the text messages of each read (one or more, in order).
     """
 
     protocol = BitfinexClientProtocol
 
-    def __init__(self, url: str, reactor: Any, link: LinkEvents, on_text: Callable[[bytes], None],
+    def __init__(self, url: str, reactor: Any, link: LinkEvents, on_messages: Callable[[Sequence[bytes]], None],
                  user_agent: str) -> None:
         super().__init__(url, reactor=reactor, useragent=user_agent)  # type: ignore[no-untyped-call]
         bind_timers(self, reactor)
@@ -192,13 +193,13 @@ class BitfinexClientFactory(WebSocketClientFactory):
             autoPingInterval=0,
         )
         self.link = link
-        self.on_text = on_text
+        self.on_messages = on_messages
 
     def buildProtocol(self, addr: Any) -> BitfinexClientProtocol:
         """Make the protocol for a new connection and wire it to the link."""
         protocol = cast(BitfinexClientProtocol, super().buildProtocol(addr))
         protocol.link = self.link
-        protocol.on_text = self.on_text
+        protocol.on_messages = self.on_messages
         self.link.protocol_built(protocol)
         return protocol
 
