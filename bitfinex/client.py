@@ -2,7 +2,8 @@
 
 Every public method validates its arguments in the caller's thread (raising ``ValueError`` or
 ``TypeError`` before anything is sent), then hands the work to the reactor thread with
-``callFromThread``, so every method is safe to call from any thread, before or after
+``callFromThread`` (or, called from a callback, on the client's own reactor thread, does it at
+once), so every method is safe to call from any thread, before or after
 :meth:`WssClient.start`. Callbacks run on the reactor thread, in arrival order per channel.
 """
 
@@ -283,15 +284,23 @@ class WssClient:
         return self._links.close_all().addCallback(finished)
 
     def _call(self, function: Callable[..., Any], *args: Any) -> None:
-        """Hand ``function(*args)`` to the reactor thread, or raise if the client is stopped.
+        """Run ``function(*args)`` on the reactor thread, or raise if the client is stopped.
 
-        Under the lock ``stop()`` takes, so a call either goes before the close (and what it
-        queued is reported if it cannot be sent) or raises in the caller's thread.
+        From one of the client's callbacks (on its own reactor thread) it runs at once, so an
+        order placed in a callback is written before the callback returns; from any other
+        thread (or with your ``reactor=``) it is handed over with ``callFromThread``. Whether
+        the client is stopped is read under the lock ``stop()`` takes, so a call either goes
+        before the close (and what it queued is reported if it cannot be sent) or raises in the
+        caller's thread: the close itself runs on the reactor thread, after a call made there.
         """
         with self._lock:
             if self._stopped:
                 raise RuntimeError("this WssClient is stopped")
-            self._reactor.callFromThread(function, *args)
+            at_once = self._thread is not None and self._thread.in_reactor_thread()
+            if not at_once:
+                self._reactor.callFromThread(function, *args)
+        if at_once:
+            function(*args)
 
     # -- authentication -------------------------------------------------------------------
 

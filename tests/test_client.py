@@ -11,13 +11,15 @@ import datetime
 import json
 import logging
 import threading
+from typing import Any
 
 import pytest
 
 from bitfinex import WssClient, utils
 from bitfinex.protocol.constants import OrderFlag
+from bitfinex.protocol.orderstate import OrderState
 
-from helpers import LIVE_MARKET, Inbox, is_account, is_data, is_event, is_notification, wait_until
+from helpers import LIVE_MARKET, TIMEOUT, Inbox, is_account, is_data, is_event, is_notification, wait_until
 
 pytestmark = [LIVE_MARKET, pytest.mark.usefixtures("no_leaks")]
 
@@ -434,3 +436,25 @@ def test_a_bad_url_in_the_environment_is_refused_naming_the_variable(value, monk
     monkeypatch.setenv("BITFINEX_WS_URL", value)
     with pytest.raises(ValueError, match=r"\$BITFINEX_WS_URL"):
         WssClient()
+
+
+def test_an_order_placed_in_a_callback_is_written_before_the_callback_returns(make_client):
+    """From a callback (the client's reactor thread) new_order does its work at once: no hop
+    through the reactor's queue, which would hold the order until the callback returned."""
+    client, _ = make_client(account_mirror=True)
+    seen: dict[str, Any] = {}
+    done = threading.Event()
+
+    def on_account(msg: Any) -> None:
+        if isinstance(msg, list) and msg[1] == "os" and not done.is_set():
+            cid = client.new_order("EXCHANGE LIMIT", "BTCUSD", "0.01", "1000")
+            seen["state"] = client.account.order(cid).state  # still inside the callback
+            seen["thread"] = threading.current_thread()
+            done.set()
+
+    client.authenticate(on_account)
+    client.start()
+    assert done.wait(TIMEOUT)
+    assert seen["thread"] is not threading.current_thread()
+    assert seen["state"] is OrderState.WRITTEN
+

@@ -387,8 +387,9 @@ class AccountMirror:
 
     def order(self, cid: int) -> Optional[TrackedOrder]:
         """The order this client queued with this cid, as known now; ``None`` for a cid it did
-        not queue (yet: ``new_order`` returns before the reactor thread has taken the order), or
-        a finished order older than the ``keep_closed`` latest."""
+        not queue (yet: called from another thread than the client's, ``new_order`` returns
+        before the reactor thread has taken the order), or a finished order older than the
+        ``keep_closed`` latest."""
         return self._tracked.get(cid)
 
     def orders(self, *states: OrderState) -> list[TrackedOrder]:
