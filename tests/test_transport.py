@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import inspect
 import json
+import random
 import subprocess
 import sys
 import textwrap
@@ -22,12 +23,14 @@ from typing import Any
 import pytest
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket import protocol as autobahn_protocol
+from autobahn.websocket.xormasker import create_xor_masker
 
+from bitfinex.protocol import codec
 from bitfinex.protocol.connection import PublicConnection
 from bitfinex.protocol.pacing import Backoff, RateLimiter
 from bitfinex.transport.link import Link
 from bitfinex.transport.reactor import ReactorThread, bind_timers
-from bitfinex.transport.websocket import BitfinexClientFactory
+from bitfinex.transport.websocket import FAST_FRAME_LIMIT, BitfinexClientFactory, masked_text_frame
 
 from core_helpers import make_session
 from helpers import Inbox, is_data, is_event
@@ -188,7 +191,58 @@ def test_fast_frame_path_reads_every_frame_however_the_bytes_arrive(chunk):
         assert pongs.items == [b"ping-1"]
 
 
+SENT_SIZES = (2, 3, 6, 125, 126, 127, 1000, 65535, 65536, 70000)
+"""Message sizes around each frame-length encoding and the fast send path's limit (65,535)."""
+
+
+class _RecordingServer(WebSocketServerProtocol):
+    """Says go, then keeps every message the client sends (autobahn refuses an unmasked one)."""
+
+    def onOpen(self) -> None:
+        self.sendMessage(b'[1,["go"]]')
+
+    def onMessage(self, payload: bytes, isBinary: bool) -> None:
+        self.factory.messages((payload, isBinary))
+
+
+@pytest.mark.parametrize("size", [size for size in SENT_SIZES if size <= FAST_FRAME_LIMIT])
+def test_masked_text_frame_is_what_autobahn_reads(size):
+    payload = bytes(random.getrandbits(8) for _ in range(size))
+    key = random.getrandbits(32)
+    frame = masked_text_frame(payload, key)
+    assert frame[0] == 0x81  # FIN, text
+    if size <= 125:
+        assert frame[1] == 0x80 | size
+        offset = 2
+    else:
+        assert frame[1] == 0x80 | 126 and int.from_bytes(frame[2:4], "big") == size
+        offset = 4
+    assert frame[offset:offset + 4] == key.to_bytes(4, "big")
+    masked = frame[offset + 4:]
+    assert len(masked) == size
+    assert create_xor_masker(key.to_bytes(4, "big"), size).process(masked) == payload
+
+
+def test_messages_of_every_size_reach_the_server_byte_for_byte():
+    messages = Inbox("messages")
+    with linked_to(_RecordingServer, messages=messages) as (core, _, connect):
+        texts = [codec.dumps("x" * (size - 2)) for size in SENT_SIZES]
+
+        def send_all(msg: Any) -> None:
+            for text in texts:
+                assert core._transport is not None and core._transport.write(text)
+
+        core.routes[1] = send_all
+        connect()
+        messages.wait_all(lambda _: True, count=len(texts))
+        assert messages.items == [(text, False) for text in texts]
+        assert [len(text) for text in texts] == list(SENT_SIZES)
+
+
 def test_autobahn_keeps_the_buffer_and_frame_state_the_fast_path_reads():
+    send = inspect.getsource(autobahn_protocol.WebSocketProtocol.sendData)
+    assert "len(self.send_queue) > 0" in send  # what write_text checks before writing itself
+    assert "self._perMessageCompress is not None" in inspect.getsource(autobahn_protocol.WebSocketProtocol.sendMessage)
     source = inspect.getsource(autobahn_protocol.WebSocketProtocol.processData)
     assert "if self.current_frame is None:" in source
     assert "self.data = self.data[i:]" in source
