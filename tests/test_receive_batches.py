@@ -11,7 +11,9 @@ from bitfinex.protocol import subscriptions as subs
 from bitfinex.protocol.callbacks import CallbackRunner
 from bitfinex.protocol.connection import ConnectionCore
 from bitfinex.protocol.constants import ConfFlag
+from bitfinex.protocol.routes import channel_route
 from bitfinex.protocol.session import Session
+from bitfinex.protocol.shapes import validator_for
 
 from core_helpers import Clock, Recorder, Sockets, Wire, subscribed
 
@@ -78,9 +80,6 @@ def test_nothing_more_of_a_batch_is_read_once_the_socket_starts_closing():
 
 def replace_callback(connection: ConnectionCore, chan_id: int, callback: Any) -> None:
     """Route ``chan_id``'s frames to ``callback`` instead (the test's way in: routes are closures)."""
-    from bitfinex.protocol.routes import channel_route
-    from bitfinex.protocol.shapes import validator_for
-
     channel = connection.registry.by_chan_id(chan_id)
     assert channel is not None
     connection.routes[chan_id] = channel_route(validator_for(channel.spec), connection.runner, callback,

@@ -53,13 +53,19 @@ class CallbackRunner:
             return
         stopwatch = self.stopwatch
         start = stopwatch()
+        self.call(callback, message, source)
+        elapsed = stopwatch() - start
+        if elapsed > self.slow_threshold:
+            self.slow(source, elapsed)
+
+    def call(self, callback: Callback, message: Any, source: str) -> None:
+        """Call ``callback(message)`` with isolation only: an exception is reported, never
+        raised. For a caller that times the call itself (a connection times each frame,
+        :meth:`~bitfinex.protocol.connection.ConnectionCore.received_many`)."""
         try:
             callback(message)
         except Exception as error:
             self.failed(source, error)
-        elapsed = stopwatch() - start
-        if elapsed > self.slow_threshold:
-            self.slow(source, elapsed)
 
     def failed(self, source: str, error: BaseException) -> None:
         """Log a callback's exception with its traceback and report it."""

@@ -224,6 +224,7 @@ class ConnectionCore:
         self.frames_received += len(payloads)
         loads = self._loads
         loads_short = self._loads_short
+        short = _SHORT_INPUT_LENGTH
         routes = self.routes
         sequence = self.sequence
         events = self._events
@@ -233,27 +234,21 @@ class ConnectionCore:
         started = stopwatch()
         for payload in payloads:
             msg: Any = payload
+            routed: Optional[int] = None
             try:
-                msg = loads_short(payload) if len(payload) <= _SHORT_INPUT_LENGTH else loads(payload)
+                msg = loads_short(payload) if len(payload) <= short else loads(payload)
                 if type(msg) is list:
                     if sequence is not None and self._sequence_gap(msg):
                         return
-                    if msg and type(msg[0]) is int:
-                        handler = routes.get(msg[0])
-                        if handler is None:
-                            self.frames_unrouted += 1
-                            log.debug("%s: frame for channel %r, which is not live here", self.name, msg[0])
-                        else:
-                            handler(msg)
-                            finished = stopwatch()
-                            if finished - started > threshold:
-                                self._held(msg[0], finished - started)
-                            started = finished
-                            if self._transport is not transport:
-                                return
-                            continue
-                    else:
+                    chan_id = msg[0] if msg else None
+                    if type(chan_id) is not int:
                         self.drop("not a channel frame", msg)
+                    elif (handler := routes.get(chan_id)) is None:
+                        self.frames_unrouted += 1
+                        log.debug("%s: frame for channel %r, which is not live here", self.name, chan_id)
+                    else:
+                        handler(msg)
+                        routed = chan_id
                 elif type(msg) is dict:
                     kind = msg.get("event")
                     handle = events.get(kind) if type(kind) is str else None
@@ -272,7 +267,10 @@ class ConnectionCore:
                     self.internal_error(msg, error)
             except Exception as error:
                 self.internal_error(msg, error)
-            started = stopwatch()
+            finished = stopwatch()
+            if finished - started > threshold and routed is not None:
+                self._held(routed, finished - started)
+            started = finished
             if self._transport is not transport:
                 return
 

@@ -35,7 +35,9 @@ def channel_route(validate: Validator, runner: CallbackRunner, callback: Callbac
 
     :param validate: the channel's shape check.
     :param runner: reports the callback's exceptions (its slowness is the connection's to time:
-        see :meth:`~bitfinex.protocol.connection.ConnectionCore.received_many`).
+        see :meth:`~bitfinex.protocol.connection.ConnectionCore.received_many`); the route does
+        what :meth:`~bitfinex.protocol.callbacks.CallbackRunner.call` does inline, as it runs
+        once per frame.
     :param source: the subscription's identifier, in reports.
     """
     failed = runner.failed
@@ -73,7 +75,7 @@ def book_route(
         they come.
     """
     book = feed.book
-    failed = runner.failed
+    call = runner.call
     feed_frame = feed.feed
     applied = FeedKind.UPDATE
     snapshot = FeedKind.SNAPSHOT
@@ -81,12 +83,6 @@ def book_route(
     tolerated = FeedKind.CHECKSUM_MISMATCH_IGNORED
 
     differed = False
-
-    def deliver() -> None:
-        try:
-            callback(book)
-        except Exception as error:
-            failed(source, error)
 
     def route(msg: list[Any]) -> None:
         nonlocal differed
@@ -98,7 +94,7 @@ def book_route(
         if kind is applied:
             return
         if kind is verified or kind is snapshot:
-            deliver()
+            call(callback, book, source)
         elif result.resubscribe_needed:
             broken(result)
         elif kind is tolerated:
@@ -108,6 +104,6 @@ def book_route(
                          "enforced (no client is known to match them): %s", source, result)
             else:
                 log.debug("%s: funding book checksum differs (not enforced): %s", source, result)
-            deliver()
+            call(callback, book, source)
 
     return route
