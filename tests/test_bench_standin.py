@@ -1,0 +1,171 @@
+"""The order workload's stand-in exchange (``bench/standin.py``): its hand-written WebSocket server
+speaks RFC 6455 to a client over a real loopback socket, and answers what the order clients send
+as Bitfinex shapes it.
+
+Fast tier: one server thread per test, stopped by closing its stop pipe; every read has a timeout.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from bitfinex.protocol.fields import ORDER_LENGTH
+from bitfinex.transport.websocket import masked_text_frame
+
+from bench.standin import FIRST_ORDER_ID, StandIn, accept_key
+
+READ_TIMEOUT = 5.0
+KEY = base64.b64encode(b"sixteen byte key").decode()
+
+
+class RawClient:
+    """A WebSocket client written out by hand: the frames it sends are exactly the test's."""
+
+    def __init__(self, url: str) -> None:
+        port = int(url.rsplit(":", 1)[1].split("/")[0])
+        self.socket = socket.create_connection(("127.0.0.1", port), timeout=READ_TIMEOUT)
+        self.buffer = b""
+
+    def handshake(self) -> bytes:
+        """Send the opening handshake; return the server's response head."""
+        self.socket.sendall(("GET /ws/2 HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                             f"Connection: Upgrade\r\nSec-WebSocket-Key: {KEY}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+        while b"\r\n\r\n" not in self.buffer:
+            self._fill()
+        head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+        return head
+
+    def frame(self) -> tuple[int, bytes]:
+        """The next frame from the server: ``(first header byte, payload)``."""
+        while len(self.buffer) < 2:
+            self._fill()
+        first, size = self.buffer[0], self.buffer[1]
+        assert not size & 0x80, "a server frame must not be masked"
+        start = 2
+        if size == 126:
+            while len(self.buffer) < 4:
+                self._fill()
+            size, start = int.from_bytes(self.buffer[2:4], "big"), 4
+        while len(self.buffer) < start + size:
+            self._fill()
+        payload, self.buffer = self.buffer[start:start + size], self.buffer[start + size:]
+        return first, payload
+
+    def message(self) -> Any:
+        """The next frame, a text frame, decoded."""
+        first, payload = self.frame()
+        assert first == 0x81
+        return json.loads(payload)
+
+    def send(self, message: Any) -> None:
+        self.socket.sendall(masked_text_frame(json.dumps(message).encode()))
+
+    def _fill(self) -> None:
+        data = self.socket.recv(65536)
+        if not data:
+            raise ConnectionError("the stand-in closed the connection")
+        self.buffer += data
+
+
+def masked(opcode_byte: int, payload: bytes, mask: bytes = b"\x01\x02\x03\x04") -> bytes:
+    """One masked client frame of at most 125 bytes with the given first header byte."""
+    body = bytes(byte ^ mask[index % 4] for index, byte in enumerate(payload))
+    return bytes((opcode_byte, 0x80 | len(payload))) + mask + body
+
+
+@pytest.fixture
+def standin() -> Iterator[StandIn]:
+    server = StandIn()
+    stop_read, stop_write = os.pipe()
+    thread = threading.Thread(target=server.serve, args=(stop_read,), daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        os.close(stop_write)
+        thread.join(READ_TIMEOUT)
+        os.close(stop_read)
+        assert not thread.is_alive()
+
+
+@pytest.fixture
+def client(standin: StandIn) -> Iterator[RawClient]:
+    raw = RawClient(standin.url)
+    raw.handshake()
+    assert raw.message()["event"] == "info"
+    yield raw
+    raw.socket.close()
+
+
+def test_accept_key_is_rfc_6455s_example() -> None:
+    assert accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+
+
+def test_handshake_is_accepted_and_bitfinex_greets(standin: StandIn) -> None:
+    raw = RawClient(standin.url)
+    head = raw.handshake().decode()
+    assert head.startswith("HTTP/1.1 101 ")
+    assert f"Sec-WebSocket-Accept: {accept_key(KEY)}" in head
+    assert raw.message() == {"event": "info", "version": 2, "serverId": "bench-standin", "platform": {"status": 1}}
+    raw.socket.close()
+
+
+def test_auth_is_answered_ok_with_empty_snapshots(client: RawClient) -> None:
+    client.send({"event": "auth", "apiKey": "k", "authSig": "s", "authPayload": "AUTH1", "authNonce": "1"})
+    assert client.message()["status"] == "OK"
+    assert [client.message() for _ in range(3)] == [[0, "ps", []], [0, "ws", []], [0, "os", []]]
+
+
+def test_each_order_gets_its_notification_then_its_order_with_its_own_fields(client: RawClient) -> None:
+    orders = [
+        {"cid": 17, "type": "EXCHANGE LIMIT", "symbol": "tBTCUSD", "amount": "0.0002", "price": "20000"},
+        {"cid": 18, "type": "LIMIT", "symbol": "tETHUSD", "amount": "-1.5", "price": "3000"},
+        {"cid": 19, "type": "EXCHANGE LIMIT", "symbol": "tBTCUSD", "amount": "0.0002", "price": "20000"},
+    ]
+    for number, request in enumerate(orders):
+        client.send([0, "on", None, request])
+        notification = client.message()
+        order = client.message()
+        assert notification[:2] == [0, "n"] and notification[2][1] == "on-req" and notification[2][6] == "SUCCESS"
+        assert order[:2] == [0, "on"] and notification[2][4] == order[2]
+        fields = order[2]
+        assert len(fields) == ORDER_LENGTH
+        assert fields[:4] == [FIRST_ORDER_ID + number, None, request["cid"], request["symbol"]]
+        assert fields[6] == fields[7] == float(request["amount"]) and fields[8] == request["type"]
+        assert fields[16] == float(request["price"])
+        assert fields[4] == fields[5] == notification[2][0]  # the order's times are the notification's
+
+
+def test_a_fragmented_message_is_joined_and_a_ping_answered_between_its_fragments(client: RawClient) -> None:
+    text = json.dumps({"event": "ping", "cid": 42}).encode()
+    client.socket.sendall(masked(0x01, text[:5]) + masked(0x89, b"are you there") + masked(0x80, text[5:]))
+    assert client.frame() == (0x8A, b"are you there")
+    pong = client.message()
+    assert pong["event"] == "pong" and pong["cid"] == 42
+
+
+def test_a_close_is_answered_with_a_close_and_the_connection_ends(client: RawClient) -> None:
+    client.socket.sendall(masked(0x88, (1000).to_bytes(2, "big")))
+    assert client.frame() == (0x88, (1000).to_bytes(2, "big"))
+    assert client.socket.recv(1) == b""
+
+
+def test_an_unmasked_frame_is_refused_with_a_protocol_error(client: RawClient) -> None:
+    client.socket.sendall(bytes((0x81, 2)) + b"[]")
+    assert client.frame() == (0x88, (1002).to_bytes(2, "big"))
+    assert client.socket.recv(1) == b""
+
+
+def test_a_request_that_is_no_websocket_handshake_gets_400(standin: StandIn) -> None:
+    raw = RawClient(standin.url)
+    raw.socket.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+    assert raw.socket.recv(65536).startswith(b"HTTP/1.1 400 ")
+    raw.socket.close()
