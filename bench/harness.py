@@ -69,6 +69,8 @@ class ClientPlan:
     :param subscriptions: what to subscribe.
     :param timeout: seconds the measurement may take once started.
     :param block_orjson: make ``import orjson`` fail in this process.
+    :param cpu: the one CPU this process runs on (``None``: any), as the order workload's
+        stand-in does (see :func:`pin_to_cpu`).
     """
 
     client: str
@@ -80,6 +82,7 @@ class ClientPlan:
     subscriptions: list[Subscription]
     timeout: float
     block_orjson: bool = False
+    cpu: Optional[int] = None
 
     def to_json(self) -> str:
         """The plan as JSON (subscriptions as ``[channel, symbol]`` pairs)."""
@@ -330,6 +333,13 @@ def _write(path: str, result: dict[str, Any]) -> None:
         json.dump(result, output)
 
 
+def pin_to_cpu(cpu: int) -> None:
+    """Run this process (and the threads it starts) on CPU ``cpu`` only (Linux; elsewhere a
+    no-op)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {cpu})
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Run one plan; write ``{"ok": true, ...figures}`` or ``{"ok": false, "error": ...}``."""
     plan_path, result_path = argv if argv is not None else sys.argv[1:3]
@@ -337,6 +347,8 @@ def main(argv: Optional[list[str]] = None) -> None:
         plan = ClientPlan.from_json(source.read())
     if plan.block_orjson:
         block_orjson()
+    if plan.cpu is not None:
+        pin_to_cpu(plan.cpu)
 
     def give_up() -> None:
         limit = plan.timeout + SHUTDOWN_GRACE_SECONDS

@@ -43,10 +43,17 @@ def render(document: dict[str, Any]) -> str:
     ]
     title = (f"bitfinex-wss bench, orders workload, {document['started']}: {settings['round_trips']:,} orders per "
              "run, one at a time, against the stand-in exchange (bench/standin.py answers each at once); new_order "
-             f"→ on-req and → on at the client's callback; {settings['repetitions']} repetition(s) per client, "
+             f"→ on-req and → on at the client's callback; {_where(document.get('cpu'))}; "
+             f"{settings['repetitions']} repetition(s) per client, "
              f"interleaved; medians of each run's percentiles; p99 ×base: median of per-repetition ratios to "
              f"'{document['baseline']}' (lower is better); took {document['duration_seconds']:.0f} s")
     return report.page(document, title, columns, (ON_REQ_P99, ORDERS_RUN, "on-req p99"))
+
+
+def _where(cpu: Optional[int]) -> str:
+    if cpu is None:
+        return "the stand-in and the client on any CPU"
+    return f"the stand-in and the client both on CPU {cpu}"
 
 
 def _ratio_text(ratio: Optional[float]) -> str:

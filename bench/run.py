@@ -67,6 +67,8 @@ class Servers:
     exchange_url: Optional[str] = None
     exchange_problem: Optional[str] = None
     standin_url: Optional[str] = None
+    cpu: Optional[int] = None
+    """The one CPU the stand-in and every client process run on, or ``None`` (any CPU)."""
 
     @property
     def order_url(self) -> Optional[str]:
@@ -227,19 +229,23 @@ def start_feeder(stack: ExitStack, frames: int, seed: int, log_directory: Path, 
 
 
 @contextmanager
-def servers(settings: Settings, workload: Workload, log_directory: Path, seed: int) -> Iterator[Servers]:
+def servers(settings: Settings, workload: Workload, log_directory: Path, seed: int,
+            cpu: Optional[int] = None) -> Iterator[Servers]:
     """Start the servers the workload needs; stop them afterwards. An exchange that does not
-    start (``bitfinex.testing`` unfinished or broken) skips the order runs, with the reason."""
+    start (``bitfinex.testing`` unfinished or broken) skips the order runs, with the reason.
+
+    :param cpu: run the stand-in, and later every client, on this CPU only.
+    """
     with ExitStack() as stack:
-        running = Servers()
+        running = Servers(cpu=cpu)
         if workload.feeder:
             books = (settings.books, settings.book_stream_updates) if workload.book_stream else (0, 0)
             frames = settings.longest_stream if workload.stream else 2
             hello = start_feeder(stack, frames, seed, log_directory, *books)
             running.feeder_port, running.stream = hello["port"], hello["stream"]
         if workload.standin:
-            standin = _start_server(stack, [sys.executable, "-m", "bench.standin"], log_directory / "standin.log",
-                                    "stdin")
+            command = [sys.executable, "-m", "bench.standin", *(["--cpu", str(cpu)] if cpu is not None else [])]
+            standin = _start_server(stack, command, log_directory / "standin.log", "stdin")
             running.standin_url = _read_first_line(standin, SERVER_START_TIMEOUT, "the order stand-in")
         if not workload.exchange:
             yield running
@@ -288,7 +294,7 @@ def plan_for(contender: Contender, measurement: Measurement, settings: Settings,
         url, subscriptions, timeout = servers.order_url, [], 60 + measurement.frames / 100
         options.update(key=EXCHANGE_KEY, secret=EXCHANGE_SECRET, orders=measurement.frames)
     return ClientPlan(config.name, config.adapter, options, measurement.measure, url, measurement.frames,
-                      subscriptions, timeout, config.block_orjson)
+                      subscriptions, timeout, config.block_orjson, servers.cpu)
 
 
 def run_client(contender: Contender, plan: ClientPlan, repetition: int, measurement: Measurement,
@@ -411,6 +417,9 @@ def parse_arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="also draw the run's rates per client into this SVG file (see bench/plot.py)")
     parser.add_argument("--against", metavar="REF",
                         help="also measure the workload's WssClient rows built from git revision REF, side by side")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="orders workload: let the stand-in and the clients run on any CPU (by default they share "
+                             "one; see bench/README.md)")
     parser.add_argument("--install-peers", action="store_true",
                         help="make a virtualenv for each peer that cannot be installed here, then exit")
     return parser.parse_args(argv)
@@ -466,7 +475,8 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             source = stack.enter_context(revision_source(arguments.against, revision))
             extra = revision_rows(arguments.against, source, workload)
         contenders = choose_clients(settings, arguments.clients, workload, extra)
-        with servers(settings, workload, log_directory, arguments.seed) as running:
+        cpu = None if arguments.no_pin else one_cpu(workload)
+        with servers(settings, workload, log_directory, arguments.seed, cpu) as running:
             runs = measure_all(contenders, settings, workload, running, log_directory)
         book = book_figures(settings, log_directory) if workload.in_process_books else None
         failed_logs = {
@@ -488,6 +498,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         "failed_run_logs": failed_logs,
         "book_in_process": book,
         "orders_skipped": running.exchange_problem,
+        "cpu": running.cpu,
     }
     document["summary"] = report.summarize(document)
     document["targets"] = workload.targets(document)
@@ -502,6 +513,14 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         print(f"plot: {arguments.plot}")
     document["path"] = str(path)
     return document
+
+
+def one_cpu(workload: Workload) -> Optional[int]:
+    """The CPU a workload that runs on one (:attr:`Workload.one_cpu`) runs on: the last this
+    process may use; ``None`` for the others, or where affinity cannot be set."""
+    if not workload.one_cpu or not hasattr(os, "sched_getaffinity"):
+        return None
+    return max(os.sched_getaffinity(0))
 
 
 def _log_stem(log_directory: Path, repetition: int, measurement: str, client: str) -> Path:

@@ -63,6 +63,7 @@ class Workload:
     :param stream: have the feeder build the firehose stream (others get a two-frame one).
     :param exchange: start the local exchange (order runs of the firehose).
     :param standin: start the order stand-in (:mod:`bench.standin`).
+    :param one_cpu: run the servers and every client process on one CPU (unless ``--no-pin``).
     :param book_stream: have the feeder build the book stream.
     :param in_process_books: add ``bench/book.py``'s in-process figures.
     :param revision_measures: the measures of the revision rows (``None``: the rows' own).
@@ -80,6 +81,7 @@ class Workload:
     stream: bool = False
     exchange: bool = False
     standin: bool = False
+    one_cpu: bool = False
     book_stream: bool = False
     in_process_books: bool = False
     revision_measures: Optional[tuple[str, ...]] = None
@@ -101,7 +103,7 @@ WORKLOADS = {
                  report_books.targets, report_books.render, book_stream=True, check=report_books.check),
         Workload("orders", ROUND_TRIP_CLIENTS, ROUND_TRIP_BASELINE, (ROUND_TRIP_WSSCLIENT,),
                  lambda settings: [Measurement(ORDERS_RUN, ORDERS_RUN, frames=settings.round_trips)],
-                 report_orders.targets, report_orders.render, standin=True),
+                 report_orders.targets, report_orders.render, standin=True, one_cpu=True),
         Workload("channels", CHANNEL_CLIENTS, CHANNEL_BASELINE, CHANNEL_REVISION_ROWS,
                  lambda settings: [Measurement(CHANNELS_RUN, f"{CHANNELS_RUN}@{settings.channels}",
                                                frames=settings.channel_frames)],

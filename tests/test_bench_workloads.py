@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import xml.etree.ElementTree as ElementTree
 from typing import Any
 
@@ -61,6 +62,13 @@ def test_every_client_that_ran_has_every_figure(quick_run: dict[str, Any]) -> No
 
 
 @pytest.mark.slow
+def test_only_the_order_workload_runs_on_one_cpu(quick_run: dict[str, Any]) -> None:
+    if quick_run["workload"] != "orders" or not hasattr(os, "sched_getaffinity"):
+        assert quick_run["cpu"] is None
+    else:
+        assert quick_run["cpu"] == max(os.sched_getaffinity(0))
+
+
 def test_targets_are_measured_for_the_rows_that_ran(quick_run: dict[str, Any]) -> None:
     targets = quick_run["targets"]
     assert targets
