@@ -13,6 +13,7 @@ import contextlib
 import inspect
 import json
 import random
+import re
 import subprocess
 import sys
 import textwrap
@@ -21,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import pytest
+from autobahn.twisted import websocket as autobahn_twisted
 from autobahn.twisted.websocket import WebSocketServerFactory, WebSocketServerProtocol
 from autobahn.websocket import protocol as autobahn_protocol
 from autobahn.websocket.xormasker import create_xor_masker
@@ -249,6 +251,10 @@ def test_autobahn_keeps_the_buffer_and_frame_state_the_fast_path_reads():
     assert "self.inside_message" in inspect.getsource(autobahn_protocol.WebSocketProtocol)
     consume = inspect.getsource(autobahn_protocol.WebSocketProtocol._dataReceived)
     assert "self.data += data" in consume and "self.consumeData()" in consume
+    # our dataReceived calls _dataReceived directly: autobahn's adds only a debug-log line
+    received = inspect.getsource(autobahn_twisted.WebSocketAdapterProtocol.dataReceived)
+    assert [line.strip() for line in received.splitlines()[-1:]] == ["self._dataReceived(data)"]
+    assert set(re.findall(r"self\.(\w+)", received)) == {"log", "dataReceived", "peer", "_dataReceived"}
 
 
 def test_client_lifecycle_never_installs_the_global_reactor():

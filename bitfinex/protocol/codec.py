@@ -336,9 +336,14 @@ loads: Decoder = DECODERS[DECODER_NAME]
 raises ``ValueError`` for anything that is not JSON under the module's contract."""
 
 
+_encode: Callable[[Any], str] = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+"""One encoder for every message: :func:`json.dumps` with these options builds a new one per
+call."""
+
+
 def dumps(obj: Any) -> bytes:
     """Encode an outgoing message compactly; refuses NaN and infinities."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _encode(obj).encode()
 
 
 def dumps_js(obj: Any) -> bytes:

@@ -45,15 +45,29 @@ def to_decimal(value: object, name: str) -> Decimal:
 def decimal_string(value: object, name: str) -> str:
     """Return ``value`` as plain decimal text for the wire (see the module docstring).
 
+    A ``str`` that is already plain decimal text, an ``int``, and a float whose ``repr`` is
+    plain (no exponent) are returned without building a ``Decimal``: the text is the one the
+    ``Decimal`` would print.
+
     :raises TypeError, ValueError: as :func:`to_decimal`.
     """
-    number = to_decimal(value, name)
-    if isinstance(value, str):
+    if type(value) is str:
         text = value.strip()
         if _PLAIN_DECIMAL.match(text):
             return text
-    text = format(number, "f")
+    elif type(value) is int:
+        return str(value)
+    elif type(value) is float:
+        text = repr(value)
+        if _PLAIN_DECIMAL.match(text):
+            return text
+    text = format(to_decimal(value, name), "f")
     return "0" if text in ("-0", "0") else text
+
+
+def _is_zero(text: str) -> bool:
+    """Whether plain decimal text (what :func:`decimal_string` returns) is zero."""
+    return not text.strip("-0.")
 
 
 def positive_decimal_string(value: object, name: str) -> str:
@@ -62,7 +76,7 @@ def positive_decimal_string(value: object, name: str) -> str:
     :raises ValueError: if ``value`` is not greater than zero.
     """
     text = decimal_string(value, name)
-    if to_decimal(text, name) <= 0:
+    if text.startswith("-") or _is_zero(text):
         raise ValueError(f"{name} must be greater than zero, got {value!r}")
     return text
 
@@ -73,7 +87,7 @@ def nonzero_decimal_string(value: object, name: str) -> str:
     :raises ValueError: if ``value`` is zero.
     """
     text = decimal_string(value, name)
-    if to_decimal(text, name) == 0:
+    if _is_zero(text):
         raise ValueError(f"{name} must not be zero (positive buys, negative sells)")
     return text
 

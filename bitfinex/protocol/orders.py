@@ -40,6 +40,8 @@ MAX_GID = 2**31 - 1
 MIN_LEVERAGE = 1
 MAX_LEVERAGE = 100
 """Leverage of a derivative order (docs rest-auth-submit-order: 1 to 100)."""
+_OCO = int(OrderFlag.OCO)
+"""The OCO flag as a plain int: ``int & IntFlag`` builds a flag object through ``enum``."""
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}\Z")
 _TIF = re.compile(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\Z")
 _UPDATE_DECIMALS = ("price", "amount", "delta", "price_aux_limit", "price_trailing")
@@ -170,7 +172,7 @@ def new_order_payload(
     if price_oco_stop is not None:
         payload["price_oco_stop"] = positive_decimal_string(price_oco_stop, "price_oco_stop")
         combined |= OrderFlag.OCO
-    elif combined & OrderFlag.OCO:
+    elif combined & _OCO:
         raise ValueError("price_oco_stop is required with the OCO flag")
     if combined:
         payload["flags"] = int(combined)

@@ -14,6 +14,8 @@ from it. No protocol knowledge lives here. Tuning, each measured with ``bench/``
   (:func:`masked_text_frame`, one header, one XOR over the payload as one integer) and writes it
   to the socket, instead of autobahn's ``sendMessage`` and its dozen calls per frame: an order
   reaches the wire sooner;
+- :meth:`BitfinexClientProtocol.dataReceived` skips the debug-log line autobahn formats for
+  every read, logged or not;
 - :meth:`BitfinexClientProtocol.onMessageEnd` hands messages that do take autobahn's path
   straight to the core instead of autobahn's default, which also fires an observer event
   building a txaio future and a Deferred per message;
@@ -21,7 +23,7 @@ from it. No protocol knowledge lives here. Tuning, each measured with ``bench/``
 - Nagle's algorithm is off (autobahn 26 means to, but reads its option before setting it), so
   an order is not held back waiting for an acknowledgement.
 
-These rely on autobahn internals (``data``, ``current_frame``, ``inside_message``,
+These rely on autobahn internals (``_dataReceived``, ``data``, ``current_frame``, ``inside_message``,
 ``processData``, ``message_data``, ``message_is_binary``, ``failedByMe``, ``send_queue``,
 ``_perMessageCompress``);
 ``tests/test_transport.py`` fails if an autobahn upgrade changes them.
@@ -108,6 +110,14 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
         if hasattr(transport, "setTcpNoDelay"):
             transport.setTcpNoDelay(True)
         super().connectionMade()
+
+    def dataReceived(self, data: bytes) -> None:
+        """Hand the bytes of a read to autobahn's buffer and :meth:`consumeData`.
+
+        autobahn's own ``dataReceived`` only adds a debug-log line to that, and builds its
+        arguments (the method's qualified name, the peer) on every read, logged or not.
+        """
+        self._dataReceived(data)
 
     def consumeData(self) -> None:
         """Deliver whole simple text frames straight from the buffer; leave the rest to autobahn.
