@@ -30,7 +30,7 @@ import selectors
 import socket
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any, Optional
 
 from bitfinex.protocol.fields import order_array
@@ -89,13 +89,15 @@ class FrameReader:
         self.fragments: list[bytes] = []
         self.fragments_opcode = _TEXT
 
-    def feed(self, data: bytes) -> Iterator[tuple[int, bytes]]:
-        """Every complete message in what has arrived, as ``(opcode, payload)``.
+    def feed(self, data: bytes) -> list[tuple[int, bytes]]:
+        """Every complete message in what has arrived, as ``(opcode, payload)``; the bytes of
+        an incomplete frame wait for the next call.
 
         :raises ValueError: on a frame no client may send (unmasked, or a message over 1 MiB).
         """
         buffer = self.buffer + data
         offset = 0
+        messages = []
         while len(buffer) - offset >= 2:
             first, second = buffer[offset], buffer[offset + 1]
             if not second & 0x80:
@@ -118,8 +120,9 @@ class FrameReader:
             offset = end
             message = self._message(first & 0x80, first & 0x0F, payload)
             if message is not None:
-                yield message
+                messages.append(message)
         self.buffer = buffer[offset:]
+        return messages
 
     def _message(self, final: int, opcode: int, payload: bytes) -> Optional[tuple[int, bytes]]:
         if opcode >= _CLOSE:

@@ -20,7 +20,7 @@ import pytest
 from bitfinex.protocol.fields import ORDER_LENGTH
 from bitfinex.transport.websocket import masked_text_frame
 
-from bench.standin import FIRST_ORDER_ID, StandIn, accept_key
+from bench.standin import FIRST_ORDER_ID, FrameReader, StandIn, accept_key
 
 READ_TIMEOUT = 5.0
 KEY = base64.b64encode(b"sixteen byte key").decode()
@@ -150,6 +150,15 @@ def test_a_fragmented_message_is_joined_and_a_ping_answered_between_its_fragment
     assert client.frame() == (0x8A, b"are you there")
     pong = client.message()
     assert pong["event"] == "pong" and pong["cid"] == 42
+
+
+def test_a_frame_split_anywhere_is_read_once_whole() -> None:
+    frame = masked_text_frame(b"x" * 300)  # a 16-bit length: the header itself can be split
+    for cut in range(1, len(frame)):
+        reader = FrameReader()
+        assert reader.feed(frame[:cut]) == []
+        assert reader.feed(frame[cut:] + frame) == [(0x1, b"x" * 300)] * 2
+        assert reader.buffer == b""
 
 
 def test_a_close_is_answered_with_a_close_and_the_connection_ends(client: RawClient) -> None:
