@@ -112,6 +112,8 @@ WSSCLIENT_BOOK_JSON = "WssClient, json, maintained book"
 WSSCLIENT_BOOK_RAW = "WssClient, orjson, raw frames (no book)"
 CRYPTOFEED_BOOK = f"cryptofeed {CRYPTOFEED.version} L2 book, uvloop off"
 CCXT_BOOK = f"ccxt pro {CCXT.version} watch_order_book"
+OFFICIAL_BOOK = f"{OFFICIAL}, its example's book"
+"""The official client keeping the book its own example keeps (``bench/clients/bfxapi_books.py``)."""
 BOOK_REVISION_ROWS = (WSSCLIENT_BOOK_ORJSON, WSSCLIENT_BOOK_JSON)
 """The book rows ``--against REF`` measures again, built from revision REF."""
 
@@ -126,6 +128,7 @@ BOOK_CLIENTS: tuple[ClientConfig, ...] = (
                  measures=(BOOKS_RUN,)),
     ClientConfig(WSSCLIENT_BOOK_RAW, "wssclient", {"decoder": "orjson", "book": "raw"}, requires=("orjson",),
                  measures=(BOOKS_RUN,)),
+    ClientConfig(OFFICIAL_BOOK, "bfxapi", peer=BITFINEX_API_PY, measures=(BOOKS_RUN,), smoke=False),
     ClientConfig(CRYPTOFEED_BOOK, "cryptofeed", {"uvloop": False}, peer=CRYPTOFEED, measures=(BOOKS_RUN,), smoke=False),
     ClientConfig(CCXT_BOOK, "ccxtpro", peer=CCXT, measures=(BOOKS_RUN,), smoke=False),
 )

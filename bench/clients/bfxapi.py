@@ -9,18 +9,23 @@ An ``orders`` run (the order workload, against :mod:`bench.standin`) authenticat
 plan's key, and once the client emits ``authenticated`` sends the orders one at a time with
 ``bfx.wss.inputs.submit_order``, each once the previous one's ``order_new`` (the ``on``
 message) arrived, timing the send → its ``on-req-notification`` and → its ``order_new``.
+
+A ``books`` run (the book workload) keeps the books the way the client's own order-book example
+does (:mod:`bench.clients.bfxapi_books`) and returns them with its checksum counts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
 
 from bfxapi import Client
 
-from bench.harness import ORDERS_RUN, SUBSCRIPTIONS_RUN, ClientPlan, Probe, order_figures
+from bench.clients.bfxapi_books import ExampleBooks
+from bench.harness import BOOKS_RUN, ORDERS_RUN, SUBSCRIPTIONS_RUN, ClientPlan, Probe, order_figures
 from bench.wire import ORDER, Subscription
 
 FRAME_EVENTS = (
@@ -56,11 +61,11 @@ def _listen(wss: Any, probe: Probe) -> None:
         wss.on(event, trade)
 
 
-async def _run(plan: ClientPlan, probe: Probe) -> None:
+async def _run(plan: ClientPlan, probe: Probe, listen: Callable[[Any, Probe], None]) -> None:
     bfx = Client(wss_host=plan.url)
     wss = bfx.wss
     loop = asyncio.get_running_loop()
-    _listen(wss, probe)
+    listen(wss, probe)
 
     async def subscribe_all() -> None:
         for subscription in plan.subscriptions:
@@ -120,5 +125,9 @@ def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     """Run the client on a fresh event loop until the probe is done or time runs out."""
     if plan.measure == ORDERS_RUN:
         return {"decoder": "json (bfxapi)", "orders": asyncio.run(_orders(plan, probe))}
-    asyncio.run(_run(plan, probe))
+    if plan.measure == BOOKS_RUN:
+        books = ExampleBooks([subscription.symbol for subscription in plan.subscriptions])
+        asyncio.run(_run(plan, probe, books.listen))
+        return {"decoder": "json (bfxapi)", **books.figures()}
+    asyncio.run(_run(plan, probe, _listen))
     return {"decoder": "json (bfxapi)"}
