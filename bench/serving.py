@@ -1,4 +1,4 @@
-"""What the bench's server processes (the feeder, the order stand-in) share: how they run."""
+"""How the bench's Twisted server process (the feeder) runs: until its standard input closes."""
 
 from __future__ import annotations
 

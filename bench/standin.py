@@ -3,8 +3,10 @@
 A minimal WebSocket server on 127.0.0.1, in a process of its own, that answers order inputs at
 once, so that an order round trip measures the client, not an exchange. It is one thread and an
 ``epoll`` loop (:mod:`selectors`) over plain sockets, with the RFC 6455 handshake and framing
-written out here: an order's two replies cost it a few microseconds (their text is a template
-filled with the ids and the time, both frames go out in one ``send``). An autobahn server on a
+written out here (the unmasking is the client's own
+:func:`~bitfinex.transport.websocket.apply_mask`): an order's two replies cost it a few
+microseconds (their text is a template filled with the ids and the time, both frames go out in
+one ``send``). An autobahn server on a
 Twisted reactor, which this replaced, spent more per order than the clients it measured.
 
 Per connection: an ``info`` event first; ``auth`` answered ``OK`` (any key: nothing is checked)
@@ -34,6 +36,7 @@ from collections.abc import Sequence
 from typing import Any, Optional
 
 from bitfinex.protocol.fields import order_array
+from bitfinex.transport.websocket import apply_mask
 
 from bench.harness import pin_to_cpu
 
@@ -75,12 +78,6 @@ def server_frame(payload: bytes, opcode: int = _TEXT) -> bytes:
     return header + payload
 
 
-def _unmask(payload: bytes, key: bytes) -> bytes:
-    size = len(payload)
-    stream = (key * ((size + 3) // 4))[:size]
-    return (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(size, "big")
-
-
 class FrameReader:
     """A client's frames from the bytes that arrive: whole messages, fragments joined."""
 
@@ -116,7 +113,7 @@ class FrameReader:
             end = start + 4 + size
             if len(buffer) < end:
                 break
-            payload = _unmask(buffer[start + 4:end], buffer[start:start + 4])
+            payload = apply_mask(buffer[start + 4:end], buffer[start:start + 4])
             offset = end
             message = self._message(first & 0x80, first & 0x0F, payload)
             if message is not None:

@@ -69,6 +69,7 @@ def test_only_the_order_workload_runs_on_one_cpu(quick_run: dict[str, Any]) -> N
         assert quick_run["cpu"] == max(os.sched_getaffinity(0))
 
 
+@pytest.mark.slow
 def test_targets_are_measured_for_the_rows_that_ran(quick_run: dict[str, Any]) -> None:
     targets = quick_run["targets"]
     assert targets

@@ -171,7 +171,7 @@ def new_order_payload(
     combined = order_flags(flags, hidden)
     if price_oco_stop is not None:
         payload["price_oco_stop"] = positive_decimal_string(price_oco_stop, "price_oco_stop")
-        combined |= OrderFlag.OCO
+        combined |= _OCO
     elif combined & _OCO:
         raise ValueError("price_oco_stop is required with the OCO flag")
     if combined:

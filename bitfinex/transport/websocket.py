@@ -76,9 +76,15 @@ def masked_text_frame(payload: bytes, mask: Optional[int] = None) -> bytes:
         header = bytes((_FINAL_TEXT, _MASKED_TEXT | size))
     else:
         header = bytes((_FINAL_TEXT, _MASKED_TEXT | 126, size >> 8, size & 0xFF))
+    return header + key + apply_mask(payload, key)
+
+
+def apply_mask(payload: bytes, key: bytes) -> bytes:
+    """``payload`` XORed with the 4-byte masking ``key`` repeated (RFC 6455, 5.3), in one integer
+    operation; applied twice it gives the payload back, so it also unmasks."""
+    size = len(payload)
     stream = (key * ((size + 3) // 4))[:size]
-    masked = (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(size, "big")
-    return header + key + masked
+    return (int.from_bytes(payload, "big") ^ int.from_bytes(stream, "big")).to_bytes(size, "big")
 
 
 class LinkEvents(Protocol):
