@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Optional
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from bitfinex import WssClient
 from bitfinex.testing import LocalExchange
@@ -28,6 +29,11 @@ from bitfinex.transport.reactor import ReactorThread
 from helpers import Inbox, RawClient, open_sockets, wait_until
 
 pytest_plugins = ["pytester"]
+
+# No property test asserts on time: the suite shares the cores among its workers (pytest-xdist),
+# so a per-example deadline or the too-slow health check would fail a test for a busy core.
+settings.register_profile("suite", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("suite")
 
 
 @pytest.fixture

@@ -263,7 +263,7 @@ def stream_test(kind: str) -> Callable[..., None]:
     identity = ReferenceBook(kind, 1).identity
     dense = st.lists(setting, min_size=40, max_size=120, unique_by=lambda e: (identity(e), e[-1] > 0))
 
-    @settings(max_examples=60, deadline=None)
+    @settings(max_examples=60)
     @given(
         length=LENGTHS,
         seed=st.one_of(st.lists(entry, max_size=30), dense),

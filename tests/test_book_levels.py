@@ -31,7 +31,7 @@ NUMBERS = st.one_of(
 )
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=500)
 @given(key=NUMBERS, amount=NUMBERS)
 def test_level_text_is_the_javascript_text(key: Any, amount: Any) -> None:
     assert _level_text(key, amount) == f"{js_number_text(key)}:{js_number_text(amount)}"
@@ -100,7 +100,7 @@ ENTRIES = st.tuples(PRICES, st.integers(0, 3), st.sampled_from([0.25, 1.5, 3.000
                     st.booleans())
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(length=st.sampled_from([1, 5, 24, 25, 26, 30, 60]), entries=st.lists(ENTRIES, min_size=1, max_size=150))
 def test_checksum_after_every_entry_matches_a_naive_book(length: int, entries: list[tuple[Any, ...]]) -> None:
     book = OrderBook.create("tBTCUSD", "P0", length)

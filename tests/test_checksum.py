@@ -215,7 +215,7 @@ def raw_snapshots(draw: st.DrawFn) -> list[list[Any]]:
 
 @pytest.mark.slow  # a property test: many generated cases
 @needs_node
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(entries=aggregated_snapshots())
 def test_random_aggregated_books_match_node(
     node_checksums: NodeChecksums, entries: list[list[Any]]
@@ -227,7 +227,7 @@ def test_random_aggregated_books_match_node(
 
 @pytest.mark.slow  # a property test: many generated cases
 @needs_node
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=120)
 @given(entries=raw_snapshots())
 def test_random_raw_books_match_node(
     node_checksums: NodeChecksums, entries: list[list[Any]]

@@ -313,7 +313,7 @@ def encodings(value: Any) -> list[bytes]:
 @pytest.mark.slow  # a property test: hundreds of generated examples
 @needs_orjson
 @given(JSON_VALUES)
-@settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400)
 def test_valid_json_decodes_to_its_value_with_every_decoder(value):
     for data in encodings(value):
         result = assert_one_verdict(data)
@@ -323,7 +323,7 @@ def test_valid_json_decodes_to_its_value_with_every_decoder(value):
 
 @pytest.mark.slow  # a property test: hundreds of generated examples
 @given(JSON_VALUES)
-@settings(max_examples=200, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200)
 def test_valid_json_decodes_with_the_standard_library_decoder(value):
     data = json.dumps(value).encode()
     assert normalized(DECODERS["json"](data)) == normalized(json.loads(data))
@@ -365,7 +365,7 @@ def test_mutated_json_gets_one_verdict(data):
 @pytest.mark.slow  # a property test: hundreds of generated examples
 @needs_orjson
 @given(st.binary(max_size=64) | st.lists(HOSTILE_BYTES, max_size=12).map(b"".join))
-@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1500)
 def test_random_bytes_get_one_verdict(data):
     assert_one_verdict(data)
     try:
@@ -439,7 +439,7 @@ def test_the_short_input_decoders_agree_with_the_full_ones(data):
 
 
 @given(st.integers(1, 40), st.integers(MAX_DEPTH - 3, MAX_DEPTH + 3), st.sampled_from(["[", "{", "mixed"]))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 def test_depth_limit_with_noise_around(padding, levels, kind):
     document = b"[" + b'"[[[{{",' * padding + deep(levels, kind) + b',"]]]"' * padding + b"]"
     result = assert_one_verdict(document)

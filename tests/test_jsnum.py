@@ -170,14 +170,14 @@ def differences(values: list[float], node_texts: list[str]) -> list[tuple[float,
 
 
 @needs_node
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150)
 @given(values=st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=200))
 def test_matches_node_for_random_doubles(node_oracle: NodeOracle, values: list[float]) -> None:
     assert differences(values, node_oracle.strings([repr(v) for v in values])) == []
 
 
 @needs_node
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60)
 @given(
     values=st.lists(
         st.builds(

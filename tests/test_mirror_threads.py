@@ -19,7 +19,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bitfinex.protocol.mirror import AccountMirror, AccountSnapshot
@@ -122,7 +122,7 @@ def frequent_switches() -> Iterator[None]:
     sys.setswitchinterval(before)
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=40)
 @given(events=st.lists(EVENTS, min_size=20, max_size=150))
 def test_eight_readers_only_ever_see_whole_messages(events: list[tuple[Any, ...]]) -> None:
     reference = AccountMirror()
