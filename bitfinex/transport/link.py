@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 
 from twisted.internet.defer import Deferred, succeed
 from twisted.internet.interfaces import IProtocolFactory
-from twisted.protocols.tls import TLSMemoryBIOFactory
+from twisted.protocols.tls import TLSMemoryBIOFactory, TLSMemoryBIOProtocol
 
 from bitfinex.protocol import status as st
 from bitfinex.protocol.connection import ConnectionCore
@@ -320,6 +320,7 @@ class Link:
         factory: Any = self.factory
         if self.tls is not None:
             factory = TLSMemoryBIOFactory(self.tls, True, cast(IProtocolFactory, self.factory), clock=self.reactor)
+            factory.protocol = TLSMemoryBIOProtocol  # each message its own record, sent at once (see eager.py)
         self.connector = self.reactor.connectTCP(self.host, self.port, factory, timeout=CONNECT_TIMEOUT)
 
     def _abort(self, protocol: BitfinexClientProtocol) -> None:

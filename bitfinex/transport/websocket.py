@@ -21,7 +21,9 @@ from it. No protocol knowledge lives here. Tuning, each measured with ``bench/``
   building a txaio future and a Deferred per message;
 - incoming UTF-8 validation is off: the JSON decoder refuses invalid UTF-8 anyway;
 - Nagle's algorithm is off (autobahn 26 means to, but reads its option before setting it), so
-  an order is not held back waiting for an acknowledgement.
+  an order is not held back waiting for an acknowledgement;
+- the socket's writes are eager (:mod:`bitfinex.transport.eager`): an order leaves in the call
+  that sends it, not on the reactor's next turn.
 
 These rely on autobahn internals (``_dataReceived``, ``data``, ``current_frame``, ``inside_message``,
 ``processData``, ``message_data``, ``message_is_binary``, ``failedByMe``, ``send_queue``,
@@ -41,6 +43,7 @@ from autobahn.websocket.protocol import WebSocketProtocol
 from twisted.internet.protocol import connectionDone
 from twisted.python.failure import Failure
 
+from bitfinex.transport.eager import socket_transport, write_eagerly
 from bitfinex.transport.reactor import bind_timers
 from bitfinex.transport.tls import tls_failure
 
@@ -111,10 +114,15 @@ class BitfinexClientProtocol(WebSocketClientProtocol):
     because of it (the refused certificate's reason, or OpenSSL's error)."""
 
     def connectionMade(self) -> None:
-        """Turn Nagle's algorithm off, then let autobahn start the handshake."""
+        """Turn Nagle's algorithm off and make the socket's writes eager
+        (:func:`~bitfinex.transport.eager.write_eagerly`), then let autobahn start the
+        handshake."""
         transport: Any = self.transport
         if hasattr(transport, "setTcpNoDelay"):
             transport.setTcpNoDelay(True)
+        connection = socket_transport(transport)
+        if connection is not None:
+            write_eagerly(connection)
         super().connectionMade()
 
     def dataReceived(self, data: bytes) -> None:
