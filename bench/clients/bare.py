@@ -14,7 +14,8 @@ One module, settings from the plan's options:
 Decoded clients route data frames with one dict lookup on chanId to a callback per
 subscription (:func:`bench.harness.raw_frame_callback`). Subscriptions are sharded over
 connections of at most 25 channels, as Bitfinex requires (or ``per_connection``, when the plan
-sets it). The reactor is private and runs in the main thread.
+sets it). The reactor is private and runs in the main thread: Twisted's own epoll reactor
+(:func:`twisted_reactor`), what an autobahn user gets, not the library's lean one.
 
 In a books run (``book="dict"`` or ``"checksum"``) each book's callback keeps it in a dict per
 side (:class:`bench.book.NaiveFeed`); with ``"checksum"`` it verifies every ``cs`` frame the
@@ -30,8 +31,9 @@ from typing import Any, Optional, Protocol
 from urllib.parse import urlsplit
 
 from autobahn.twisted.websocket import WebSocketClientFactory, WebSocketClientProtocol
+from twisted.internet.epollreactor import EPollReactor
 
-from bitfinex.transport.reactor import bind_timers, new_reactor
+from bitfinex.transport.reactor import bind_timers
 
 from bench.book import NaiveFeed
 from bench.harness import BOOKS_RUN, SUBSCRIPTIONS_RUN, ClientPlan, Probe, book_sides, raw_frame_callback
@@ -257,11 +259,16 @@ def _counters(plan: ClientPlan, probe: Probe, shards: Sequence[Sequence[Subscrip
     return counters
 
 
+def twisted_reactor() -> Any:
+    """A fresh Twisted epoll reactor, not installed as the global one."""
+    return EPollReactor()
+
+
 def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     """Connect, subscribe, run the private reactor until the probe is done or time runs out."""
     tuned = bool(plan.options["tuned"])
     decode = decoder(plan.options["decoder"])
-    reactor = new_reactor()
+    reactor = twisted_reactor()
     per_connection = plan.options.get("per_connection", MAX_CHANNELS_PER_CONNECTION)
     shard_subscriptions = [
         plan.subscriptions[start:start + per_connection] for start in range(0, len(plan.subscriptions), per_connection)

@@ -1,8 +1,8 @@
 """A bare autobahn client's order round trip: the bytes ``WssClient`` sends, and nothing else.
 
 The order workload's baseline. One tuned connection (:class:`bench.clients.bare.TunedProtocol`:
-``onMessageEnd``, 8 KiB reads, no Nagle, no UTF-8 validation) on a private reactor in the main
-thread. It authenticates as ``WssClient`` does (HMAC-SHA384 over ``"AUTH" + nonce``), then sends
+``onMessageEnd``, 8 KiB reads, no Nagle, no UTF-8 validation) on a private Twisted reactor in
+the main thread. It authenticates as ``WssClient`` does (HMAC-SHA384 over ``"AUTH" + nonce``), then sends
 ``[0, "on", null, {"cid": ..., "type": ..., "symbol": ..., "amount": ..., "price": ...}]``,
 encoded as ``WssClient`` encodes it, one order at a time: the next from the callback that gets
 the previous one's ``on``. It times each order from just before the send to the arrival of its
@@ -19,9 +19,7 @@ from collections.abc import Callable
 from typing import Any, Optional
 from urllib.parse import urlsplit
 
-from bitfinex.transport.reactor import new_reactor
-
-from bench.clients.bare import DefaultProtocol, ShardFactory, decoder
+from bench.clients.bare import DefaultProtocol, ShardFactory, decoder, twisted_reactor
 from bench.harness import ClientPlan, Probe, order_figures
 from bench.wire import ORDER
 
@@ -121,7 +119,7 @@ def run(plan: ClientPlan, probe: Probe) -> dict[str, Any]:
     """Connect, authenticate, send the orders one at a time, close."""
     decode = decoder(plan.options["decoder"])
     assert decode is not None
-    reactor = new_reactor()
+    reactor = twisted_reactor()
 
     def stop_reactor() -> None:
         if reactor.running:

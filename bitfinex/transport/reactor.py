@@ -20,11 +20,12 @@ T = TypeVar("T")
 
 
 def new_reactor() -> Any:
-    """Return a fresh reactor that is not installed as Twisted's global one."""
+    """Return a fresh reactor that is not installed as Twisted's global one: on Linux a
+    :class:`~bitfinex.transport.epoll.LeanEPollReactor`."""
     try:
-        from twisted.internet.epollreactor import EPollReactor
+        from bitfinex.transport.epoll import LeanEPollReactor
 
-        return EPollReactor()  # type: ignore[no-untyped-call]
+        return LeanEPollReactor()  # type: ignore[no-untyped-call]
     except ImportError:  # pragma: no cover - not Linux
         pass
     try:  # pragma: no cover - not Linux
