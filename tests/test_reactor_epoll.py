@@ -18,7 +18,7 @@ from twisted.internet.protocol import Factory, Protocol
 from twisted.logger import globalLogPublisher
 
 from bitfinex.transport.epoll import LeanEPollReactor
-from bitfinex.transport.reactor import ReactorThread, new_reactor
+from bitfinex.transport.reactor import ReactorThread
 
 TIMEOUT = 10.0
 
@@ -33,7 +33,13 @@ def test_twisted_dispatches_ready_sockets_as_the_lean_reactor_replaces():
 
 
 def test_the_private_reactor_on_linux_is_the_lean_one():
-    assert type(new_reactor()) is LeanEPollReactor
+    thread = ReactorThread(name="test-epoll-default")  # as a client makes it: new_reactor()
+    thread.start()
+    try:
+        assert type(thread.reactor) is LeanEPollReactor
+        assert thread.run_sync(lambda: thread.reactor.running)
+    finally:
+        thread.stop()
 
 
 class _Echo(Protocol):
