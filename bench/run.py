@@ -35,6 +35,7 @@ from bench import plot, report, wire
 from bench.clients import ALL_CLIENTS, ClientConfig, Peer
 from bench.harness import BOOKS_RUN, CHANNELS_RUN, LATENCY_RUN, ORDERS_RUN, SUBSCRIPTIONS_RUN, THROUGHPUT_RUN, ClientPlan
 from bench.settings import FULL, QUICK, Measurement, Settings
+from bench.standin import native_standin
 from bench.wire import FeedPlan, feed_url
 from bench.workloads import WORKLOADS, Workload
 
@@ -67,6 +68,8 @@ class Servers:
     exchange_url: Optional[str] = None
     exchange_problem: Optional[str] = None
     standin_url: Optional[str] = None
+    standin: Optional[str] = None
+    """Which stand-in serves the order runs: ``"c"`` (``bench/standin.c``) or ``"python"``."""
     cpu: Optional[int] = None
     """The one CPU the stand-in and every client process run on, or ``None`` (any CPU)."""
 
@@ -230,11 +233,13 @@ def start_feeder(stack: ExitStack, frames: int, seed: int, log_directory: Path, 
 
 @contextmanager
 def servers(settings: Settings, workload: Workload, log_directory: Path, seed: int,
-            cpu: Optional[int] = None) -> Iterator[Servers]:
+            cpu: Optional[int] = None, python_standin: bool = False) -> Iterator[Servers]:
     """Start the servers the workload needs; stop them afterwards. An exchange that does not
     start (``bitfinex.testing`` unfinished or broken) skips the order runs, with the reason.
 
     :param cpu: run the stand-in, and later every client, on this CPU only.
+    :param python_standin: serve the order runs from the Python stand-in even where the C one
+        builds.
     """
     with ExitStack() as stack:
         running = Servers(cpu=cpu)
@@ -244,7 +249,10 @@ def servers(settings: Settings, workload: Workload, log_directory: Path, seed: i
             hello = start_feeder(stack, frames, seed, log_directory, *books)
             running.feeder_port, running.stream = hello["port"], hello["stream"]
         if workload.standin:
-            command = [sys.executable, "-m", "bench.standin", *(["--cpu", str(cpu)] if cpu is not None else [])]
+            program = None if python_standin else native_standin()
+            running.standin = "python" if program is None else "c"
+            command = ([str(program)] if program is not None else [sys.executable, "-m", "bench.standin", "--python"])
+            command += ["--cpu", str(cpu)] if cpu is not None else []
             standin = _start_server(stack, command, log_directory / "standin.log", "stdin")
             running.standin_url = _read_first_line(standin, SERVER_START_TIMEOUT, "the order stand-in")
         if not workload.exchange:
@@ -420,6 +428,9 @@ def parse_arguments(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--no-pin", action="store_true",
                         help="orders workload: let the stand-in and the clients run on any CPU (by default they share "
                              "one; see bench/README.md)")
+    parser.add_argument("--python-standin", action="store_true",
+                        help="orders workload: serve from the Python stand-in even where the C one builds "
+                             "(see bench/standin.py)")
     parser.add_argument("--install-peers", action="store_true",
                         help="make a virtualenv for each peer that cannot be installed here, then exit")
     return parser.parse_args(argv)
@@ -476,7 +487,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
             extra = revision_rows(arguments.against, source, workload)
         contenders = choose_clients(settings, arguments.clients, workload, extra)
         cpu = None if arguments.no_pin else one_cpu(workload)
-        with servers(settings, workload, log_directory, arguments.seed, cpu) as running:
+        with servers(settings, workload, log_directory, arguments.seed, cpu, arguments.python_standin) as running:
             runs = measure_all(contenders, settings, workload, running, log_directory)
         book = book_figures(settings, log_directory) if workload.in_process_books else None
         failed_logs = {
@@ -499,6 +510,7 @@ def main(argv: Optional[Sequence[str]] = None) -> dict[str, Any]:
         "book_in_process": book,
         "orders_skipped": running.exchange_problem,
         "cpu": running.cpu,
+        "standin": running.standin,
     }
     document["summary"] = report.summarize(document)
     document["targets"] = workload.targets(document)

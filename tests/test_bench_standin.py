@@ -1,8 +1,11 @@
-"""The order workload's stand-in exchange (``bench/standin.py``): its hand-written WebSocket server
-speaks RFC 6455 to a client over a real loopback socket, and answers what the order clients send
-as Bitfinex shapes it.
+"""The order workload's stand-in exchange: its hand-written WebSocket server, in Python
+(``bench/standin.py``) and in C (``bench/standin.c``), speaks RFC 6455 to a client over a real
+loopback socket and answers what the order clients send as Bitfinex shapes it; both give the same
+answers.
 
-Fast tier: one server thread per test, stopped by closing its stop pipe; every read has a timeout.
+Fast tier: the Python server in a thread per test, stopped by closing its stop pipe; the C one
+built once per session (skipped without a C compiler) and run as a process, stopped by closing
+its standard input. Every read has a timeout.
 """
 
 from __future__ import annotations
@@ -10,17 +13,21 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import socket
+import subprocess
 import threading
 from collections.abc import Iterator
-from typing import Any
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, NamedTuple
 
 import pytest
 
 from bitfinex.protocol.fields import ORDER_LENGTH
 from bitfinex.transport.websocket import masked_text_frame
 
-from bench.standin import FIRST_ORDER_ID, FrameReader, StandIn, accept_key
+from bench.standin import FIRST_ORDER_ID, FrameReader, StandIn, accept_key, native_standin
 
 READ_TIMEOUT = 5.0
 KEY = base64.b64encode(b"sixteen byte key").decode()
@@ -81,14 +88,28 @@ def masked(opcode_byte: int, payload: bytes, mask: bytes = b"\x01\x02\x03\x04") 
     return bytes((opcode_byte, 0x80 | len(payload))) + mask + body
 
 
-@pytest.fixture
-def standin() -> Iterator[StandIn]:
+class Served(NamedTuple):
+    """A running stand-in: where to connect."""
+
+    url: str
+
+
+@pytest.fixture(scope="session")
+def native_program() -> Path:
+    program = native_standin()
+    if program is None:
+        pytest.skip("no C compiler builds bench/standin.c here")
+    return program
+
+
+@contextmanager
+def python_standin() -> Iterator[Served]:
     server = StandIn()
     stop_read, stop_write = os.pipe()
     thread = threading.Thread(target=server.serve, args=(stop_read,), daemon=True)
     thread.start()
     try:
-        yield server
+        yield Served(server.url)
     finally:
         os.close(stop_write)
         thread.join(READ_TIMEOUT)
@@ -96,8 +117,30 @@ def standin() -> Iterator[StandIn]:
         assert not thread.is_alive()
 
 
+@contextmanager
+def native_standin_process(program: Path) -> Iterator[Served]:
+    process = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        yield Served(process.stdout.readline().strip())
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        assert process.wait(READ_TIMEOUT) == 0
+
+
+@pytest.fixture(params=["python", "c"])
+def standin(request: pytest.FixtureRequest) -> Iterator[Served]:
+    if request.param == "python":
+        with python_standin() as served:
+            yield served
+    else:
+        with native_standin_process(request.getfixturevalue("native_program")) as served:
+            yield served
+
+
 @pytest.fixture
-def client(standin: StandIn) -> Iterator[RawClient]:
+def client(standin: Served) -> Iterator[RawClient]:
     raw = RawClient(standin.url)
     raw.handshake()
     assert raw.message()["event"] == "info"
@@ -109,7 +152,7 @@ def test_accept_key_is_rfc_6455s_example() -> None:
     assert accept_key("dGhlIHNhbXBsZSBub25jZQ==") == "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
 
 
-def test_handshake_is_accepted_and_bitfinex_greets(standin: StandIn) -> None:
+def test_handshake_is_accepted_and_bitfinex_greets(standin: Served) -> None:
     raw = RawClient(standin.url)
     head = raw.handshake().decode()
     assert head.startswith("HTTP/1.1 101 ")
@@ -173,8 +216,75 @@ def test_an_unmasked_frame_is_refused_with_a_protocol_error(client: RawClient) -
     assert client.socket.recv(1) == b""
 
 
-def test_a_request_that_is_no_websocket_handshake_gets_400(standin: StandIn) -> None:
+def test_a_request_that_is_no_websocket_handshake_gets_400(standin: Served) -> None:
     raw = RawClient(standin.url)
     raw.socket.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
     assert raw.socket.recv(65536).startswith(b"HTTP/1.1 400 ")
     raw.socket.close()
+
+
+def test_a_message_sent_a_byte_at_a_time_is_answered_once(client: RawClient) -> None:
+    request = {"cid": 5, "type": "EXCHANGE LIMIT", "symbol": "tBTCUSD", "amount": "1", "price": "2", "meta": {"note": "n" * 200}}
+    frame = masked_text_frame(json.dumps([0, "on", None, request]).encode())  # over 125 bytes: a 16-bit length
+    client.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    for at in range(len(frame)):
+        client.socket.sendall(frame[at:at + 1])
+    client.send({"event": "ping", "cid": 6})
+    assert client.message()[2][1] == "on-req"
+    assert client.message()[2][2] == 5
+    assert client.message()["cid"] == 6
+
+
+PARITY_INPUTS: list[bytes] = [
+    json.dumps(message, separators=separators).encode()
+    for separators in ((",", ":"), (", ", ": "))  # WssClient's compact text, and the official client's spaced one
+    for message in [
+        {"event": "auth", "apiKey": "k", "authSig": "s", "authPayload": "AUTH1", "authNonce": "1"},
+        {"event": "conf", "flags": 65536},
+        {"event": "conf"},
+        {"event": "ping", "cid": 7},
+        {"event": "ping"},
+        {"event": "subscribe", "channel": "book"},
+        [0, "on", None, {"cid": 17, "type": "EXCHANGE LIMIT", "symbol": "tBTCUSD", "amount": "0.0002", "price": "20000"}],
+        [0, "on", None, {"type": "limit", "symbol": "tETHUSD", "amount": -1.5, "price": 3e20, "cid": "x"}],
+        [0, "on", None, {"cid": 18, "type": "MARKET", "symbol": "tBTCUSD", "amount": "-0.00000001"}],
+        [0, "on", None, {"cid": 19, "type": "LIMIT", "symbol": "tBTCUSD", "amount": 123456789.125, "price": "1e-7"}],
+        [0, "oc_multi", None, {"all": 1}],
+        [0, "ox_multi", None, [["oc_multi", {"all": 1}]]],
+        [0, "oc", None, {"id": 1}],
+        [1, "on", None, {"cid": 20}],
+        [0, "on", None],
+    ]
+] + [b"not json", b"[0, \"on\", null, {}] trailing", b'{"event":"ping","cid":[1,{"a":"]\\""}]}']
+"""Every kind of input the servers answer, or must not answer, in both spellings (the C server
+copies a value as written, so a nested one is compact here: Python's writes it out compactly)."""
+
+_MILLISECONDS = re.compile(rb"(?<![\d.])1[789]\d{11}(?![\d.])")
+
+
+def _answers(served: Served) -> list[bytes]:
+    """Each parity input's answers from the server, as raw frames with times blanked; a ping after
+    each input marks where its answers end."""
+    raw = RawClient(served.url)
+    raw.handshake()
+    raw.frame()
+    answers = []
+    for number, payload in enumerate(PARITY_INPUTS):
+        raw.socket.sendall(masked_text_frame(payload) + masked_text_frame(json.dumps({"event": "ping", "cid": -number}).encode()))
+        frames = []
+        while True:
+            first, body = raw.frame()
+            if body.startswith(b'{"event":"pong"') and body.endswith(b'"cid":%d}' % -number):
+                break
+            frames.append(bytes([first]) + _MILLISECONDS.sub(b"T", body))
+        answers.append(b"\n".join(frames))
+    raw.socket.close()
+    return answers
+
+
+def test_the_c_server_answers_every_input_as_the_python_one(native_program: Path) -> None:
+    with python_standin() as python_server, native_standin_process(native_program) as c_server:
+        python_answers, c_answers = _answers(python_server), _answers(c_server)
+    for payload, python_answer, c_answer in zip(PARITY_INPUTS, python_answers, c_answers):
+        assert c_answer == python_answer, payload
+    assert sum(1 for answer in python_answers if answer) >= 10  # the inputs that must be answered were

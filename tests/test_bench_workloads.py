@@ -25,6 +25,7 @@ from bitfinex.protocol.bookfeed import BookFeed, FeedKind
 from bench import plot, report_books, run
 from bench.bookstream import MARKER_AMOUNT, BookStream
 from bench.harness import BOOKS_RUN
+from bench.standin import native_standin
 from bench.wire import MANY_CHANNELS, FeedPlan, feed_url, plan_from_query
 from bench.workloads import WORKLOADS
 
@@ -67,6 +68,16 @@ def test_only_the_order_workload_runs_on_one_cpu(quick_run: dict[str, Any]) -> N
         assert quick_run["cpu"] is None
     else:
         assert quick_run["cpu"] == max(os.sched_getaffinity(0))
+
+
+@pytest.mark.slow
+def test_the_order_runs_are_served_by_the_c_stand_in_where_it_builds(quick_run: dict[str, Any]) -> None:
+    if quick_run["workload"] != "orders":
+        assert quick_run["standin"] is None
+        return
+    expected = "python" if native_standin() is None else "c"
+    assert quick_run["standin"] == expected
+    assert f"bench/standin.{'c' if expected == 'c' else 'py'} answers each at once" in WORKLOADS["orders"].render(quick_run)
 
 
 @pytest.mark.slow
