@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 
 from bitfinex.protocol import codec
 from bitfinex.protocol.codec import DECODERS, MAX_DEPTH, SHORT_INPUT_DECODERS, SHORT_INPUT_LENGTH
+from bitfinex.protocol.orders import meta_fields
 
 NAMES = sorted(DECODERS)
 BOTH = len(NAMES) > 1
@@ -444,3 +445,28 @@ def test_depth_limit_with_noise_around(padding, levels, kind):
     document = b"[" + b'"[[[{{",' * padding + deep(levels, kind) + b',"]]]"' * padding + b"]"
     result = assert_one_verdict(document)
     assert (result == REFUSED) == (levels + 1 > MAX_DEPTH)
+
+
+@pytest.mark.slow  # a property test: hundreds of generated examples
+@given(JSON_VALUES | st.floats(allow_nan=False, allow_infinity=False) | st.integers())
+@settings(max_examples=300)
+def test_dumps_writes_what_json_dumps_writes_with_the_same_options(value):
+    expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    assert codec.dumps(value) == expected
+    assert codec.dumps(value) == expected  # the encoder made once keeps no state between messages
+
+
+@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, [1, {"a": math.nan}]])
+def test_dumps_refuses_what_json_cannot_carry_and_goes_on_encoding(value):
+    with pytest.raises(ValueError):
+        codec.dumps(value)
+    with pytest.raises(TypeError):
+        codec.dumps({"a": [object()]})
+    assert codec.dumps([0, "on", None, {"a": "é"}]) == '[0,"on",null,{"a":"é"}]'.encode()
+
+
+def test_an_order_meta_that_contains_itself_is_refused_naming_meta():
+    meta: dict[str, Any] = {"aff_code": "x"}
+    meta["self"] = [meta]
+    with pytest.raises(ValueError, match="meta"):
+        meta_fields(meta)

@@ -210,6 +210,8 @@ def meta_fields(value: object) -> dict[str, Any]:
         raise TypeError("meta keys must be strings")
     try:
         dumps(fields)
+    except RecursionError:
+        raise ValueError("meta must hold only what JSON carries: it is nested too deep, or contains itself") from None
     except (TypeError, ValueError) as error:
         raise ValueError(f"meta must hold only what JSON carries: {error}") from None
     return fields
