@@ -32,7 +32,7 @@
 #define MAX_MESSAGE (1 << 20)
 #define MAX_HANDSHAKE 16384
 #define READ_SIZE 65536
-#define MAX_DEPTH 64
+#define MAX_DEPTH 1000 /* nesting a message may have (Python's decoders stop near 1,000 too) */
 #define FIRST_ORDER_ID 120000000000LL
 
 enum { TEXT = 0x1, BINARY = 0x2, CONTINUATION = 0x0, CLOSE = 0x8, PING = 0x9, PONG = 0xA };

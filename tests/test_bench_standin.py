@@ -255,7 +255,8 @@ PARITY_INPUTS: list[bytes] = [
         [1, "on", None, {"cid": 20}],
         [0, "on", None],
     ]
-] + [b"not json", b"[0, \"on\", null, {}] trailing", b'{"event":"ping","cid":[1,{"a":"]\\""}]}']
+] + [b"not json", b"[0, \"on\", null, {}] trailing", b'{"event":"ping","cid":[1,{"a":"]\\""}]}',
+     b'{"event":"ping","cid":' + b"[" * 300 + b"]" * 300 + b"}"]
 """Every kind of input the servers answer, or must not answer, in both spellings (the C server
 copies a value as written, so a nested one is compact here: Python's writes it out compactly)."""
 
