@@ -36,6 +36,7 @@ import itertools
 import json
 import os
 import selectors
+import shlex
 import shutil
 import socket
 import subprocess
@@ -372,20 +373,23 @@ def native_standin() -> Optional[Path]:
     """The C stand-in (``bench/standin.c``) built with ``$CC`` (else ``cc``) under
     :data:`BUILD_DIRECTORY`, or ``None`` without a compiler or if it does not build (the
     compiler's errors go to standard error)."""
-    compiler = os.environ.get("CC") or shutil.which("cc")
+    compiler = shlex.split(os.environ.get("CC", ""))
     if not compiler:
-        return None
+        found = shutil.which("cc")
+        if found is None:
+            return None
+        compiler = [found]
     source = NATIVE_SOURCE.read_bytes()
-    digest = hashlib.sha256(source + compiler.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(source + " ".join(compiler).encode()).hexdigest()[:16]
     program = BUILD_DIRECTORY / f"standin-{digest}"
     if program.exists():
         return program
     BUILD_DIRECTORY.mkdir(exist_ok=True)
     building = program.with_name(f"{program.name}.{os.getpid()}.tmp")
-    built = subprocess.run([compiler, "-O2", "-o", str(building), str(NATIVE_SOURCE)],
+    built = subprocess.run([*compiler, "-O2", "-o", str(building), str(NATIVE_SOURCE)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     if built.returncode != 0:
-        sys.stderr.write(f"bench.standin: {compiler} could not build {NATIVE_SOURCE.name}, serving in Python:\n"
+        sys.stderr.write(f"bench.standin: {' '.join(compiler)} could not build {NATIVE_SOURCE.name}, serving in Python:\n"
                          f"{built.stdout}")
         building.unlink(missing_ok=True)
         return None

@@ -16,6 +16,7 @@ import os
 import re
 import socket
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -30,6 +31,7 @@ from bitfinex.transport.websocket import masked_text_frame
 from bench.standin import FIRST_ORDER_ID, FrameReader, StandIn, accept_key, native_standin
 
 READ_TIMEOUT = 5.0
+REPOSITORY = Path(__file__).resolve().parent.parent
 KEY = base64.b64encode(b"sixteen byte key").decode()
 
 
@@ -289,3 +291,49 @@ def test_the_c_server_answers_every_input_as_the_python_one(native_program: Path
     for payload, python_answer, c_answer in zip(PARITY_INPUTS, python_answers, c_answers):
         assert c_answer == python_answer, payload
     assert sum(1 for answer in python_answers if answer) >= 10  # the inputs that must be answered were
+
+
+def _launch(environment: dict[str, str]) -> subprocess.Popen[str]:
+    """``python -m bench.standin`` as the bench's README runs it, in a subprocess."""
+    return subprocess.Popen([sys.executable, "-m", "bench.standin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, cwd=REPOSITORY, env={**os.environ, **environment})
+
+
+def _served_then_stopped(process: subprocess.Popen[str]) -> str:
+    """Handshake with the launched server, stop it; return what it wrote to stderr."""
+    assert process.stdout is not None and process.stdin is not None and process.stderr is not None
+    try:
+        raw = RawClient(process.stdout.readline().strip())
+        assert raw.handshake().startswith(b"HTTP/1.1 101 ")
+        assert raw.message()["event"] == "info"
+        raw.socket.close()
+    finally:
+        process.stdin.close()
+        assert process.wait(READ_TIMEOUT) == 0
+    return process.stderr.read()
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/exe"), reason="reads which program a process runs from /proc")
+def test_the_launcher_becomes_the_c_server_where_it_builds(native_program: Path) -> None:
+    process = _launch({})
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert os.readlink(f"/proc/{process.pid}/exe") == str(native_program)
+        raw = RawClient(url)
+        assert raw.handshake().startswith(b"HTTP/1.1 101 ")
+        raw.socket.close()
+    finally:
+        assert process.stdin is not None
+        process.stdin.close()
+        assert process.wait(READ_TIMEOUT) == 0
+
+
+def test_a_compiler_that_fails_leaves_the_python_server_and_says_why() -> None:
+    assert "could not build standin.c, serving in Python" in _served_then_stopped(_launch({"CC": "false"}))
+
+
+def test_without_a_compiler_the_python_server_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("CC", raising=False)
+    monkeypatch.setenv("PATH", "")
+    assert native_standin() is None
