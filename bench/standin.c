@@ -59,15 +59,20 @@ typedef struct {
 static long long next_order_id = FIRST_ORDER_ID;
 static int epoll_fd;
 
+/* `memory`, or the end of the program if there was none to give. */
+static void *allocated(void *memory) {
+    if (!memory) {
+        perror("standin: out of memory");
+        exit(1);
+    }
+    return memory;
+}
+
 static void reserve(Buffer *buffer, size_t more) {
     if (buffer->length + more <= buffer->capacity) return;
     size_t capacity = buffer->capacity ? buffer->capacity : 4096;
     while (capacity < buffer->length + more) capacity *= 2;
-    buffer->data = realloc(buffer->data, capacity);
-    if (!buffer->data) {
-        perror("standin: realloc");
-        exit(1);
-    }
+    buffer->data = allocated(realloc(buffer->data, capacity));
     buffer->capacity = capacity;
 }
 
@@ -91,7 +96,7 @@ static uint32_t rotate(uint32_t value, int bits) { return (value << bits) | (val
 static void sha1(const unsigned char *message, size_t length, unsigned char digest[20]) {
     uint32_t h[5] = {0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0};
     size_t padded = ((length + 8) / 64 + 1) * 64;
-    unsigned char *block = calloc(padded, 1);
+    unsigned char *block = allocated(calloc(padded, 1));
     memcpy(block, message, length);
     block[length] = 0x80;
     uint64_t bits = (uint64_t)length * 8;
@@ -543,7 +548,7 @@ static void handshake(Connection *connection) {
     while (*key_end && *key_end != '\r' && *key_end != ' ' && *key_end != '\t') key_end++;
     static const char guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
     size_t key_length = (size_t)(key_end - key);
-    unsigned char *accept_input = malloc(key_length + sizeof guid), digest[20];
+    unsigned char *accept_input = allocated(malloc(key_length + sizeof guid)), digest[20];
     memcpy(accept_input, key, key_length);
     memcpy(accept_input + key_length, guid, sizeof guid - 1);
     sha1(accept_input, key_length + sizeof guid - 1, digest);
@@ -621,7 +626,7 @@ static void accept_connection(int listener) {
     if (fd < 0) return;
     int on = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-    Connection *connection = calloc(1, sizeof *connection);
+    Connection *connection = allocated(calloc(1, sizeof *connection));
     connection->fd = fd;
     connection->fragments_opcode = TEXT;
     struct epoll_event event = {.events = EPOLLIN, .data.ptr = connection};
