@@ -42,16 +42,12 @@ def render(document: dict[str, Any]) -> str:
         ("worst on-req ms", lambda _name, entry: _worst(orders(entry))),
     ]
     title = (f"bitfinex-wss bench, orders workload, {document['started']}: {settings['round_trips']:,} orders per "
-             f"run, one at a time, against the stand-in exchange ({_standin(document.get('standin'))} answers each at "
+             f"run, one at a time, against the stand-in exchange ({document.get('standin') or 'the stand-in'} answers each at "
              f"once); new_order → on-req and → on at the client's callback; {_where(document.get('cpu'))}; "
              f"{settings['repetitions']} repetition(s) per client, "
              f"interleaved; medians of each run's percentiles; p99 ×base: median of per-repetition ratios to "
              f"'{document['baseline']}' (lower is better); took {document['duration_seconds']:.0f} s")
     return report.page(document, title, columns, (ON_REQ_P99, ORDERS_RUN, "on-req p99"))
-
-
-def _standin(kind: Optional[str]) -> str:
-    return {"c": "bench/standin.c", "python": "bench/standin.py"}.get(kind or "", "the stand-in")
 
 
 def _where(cpu: Optional[int]) -> str:

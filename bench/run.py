@@ -35,7 +35,7 @@ from bench import plot, report, wire
 from bench.clients import ALL_CLIENTS, ClientConfig, Peer
 from bench.harness import BOOKS_RUN, CHANNELS_RUN, LATENCY_RUN, ORDERS_RUN, SUBSCRIPTIONS_RUN, THROUGHPUT_RUN, ClientPlan
 from bench.settings import FULL, QUICK, Measurement, Settings
-from bench.standin import native_standin
+from bench.standin import server_command
 from bench.wire import FeedPlan, feed_url
 from bench.workloads import WORKLOADS, Workload
 
@@ -69,7 +69,7 @@ class Servers:
     exchange_problem: Optional[str] = None
     standin_url: Optional[str] = None
     standin: Optional[str] = None
-    """Which stand-in serves the order runs: ``"c"`` (``bench/standin.c``) or ``"python"``."""
+    """The file the order runs' stand-in serves from: ``bench/standin.c`` or ``bench/standin.py``."""
     cpu: Optional[int] = None
     """The one CPU the stand-in and every client process run on, or ``None`` (any CPU)."""
 
@@ -249,9 +249,7 @@ def servers(settings: Settings, workload: Workload, log_directory: Path, seed: i
             hello = start_feeder(stack, frames, seed, log_directory, *books)
             running.feeder_port, running.stream = hello["port"], hello["stream"]
         if workload.standin:
-            program = None if python_standin else native_standin()
-            running.standin = "python" if program is None else "c"
-            command = ([str(program)] if program is not None else [sys.executable, "-m", "bench.standin", "--python"])
+            command, running.standin = server_command(python_standin)
             command += ["--cpu", str(cpu)] if cpu is not None else []
             standin = _start_server(stack, command, log_directory / "standin.log", "stdin")
             running.standin_url = _read_first_line(standin, SERVER_START_TIMEOUT, "the order stand-in")

@@ -335,66 +335,75 @@ static void append_integer(Buffer *out, long long value) {
 
 /* -- answers --------------------------------------------------------------------------------- */
 
+/* Where a reply's text is made before it is framed: kept from one message to the next, so an
+ * answer allocates nothing once they have grown. */
+static Buffer order_text, message_text, amount_text;
+
+static Buffer *emptied(Buffer *buffer) {
+    buffer->length = 0;
+    return buffer;
+}
+
 static void order_reply(Buffer *out, Span request) {
     static const char *const names[] = {"cid", "symbol", "type", "amount", "price", NULL};
     Span fields[5];
     object_fields(request, names, fields);
-    double amount = number(fields[3]), price = number(fields[4]);
+    double amount = number(fields[3]);
     long long mts = now_ms();
-    Buffer order = {0}, text = {0};
-    append_text(&order, "[");
-    append_integer(&order, next_order_id++);
-    append_text(&order, ",null,");
-    append_value(&order, fields[0], "null");
-    append_text(&order, ",");
-    append_value(&order, fields[1], "null");
+    Buffer *order = emptied(&order_text), *text = emptied(&message_text), *amount_repr = emptied(&amount_text);
+    python_float(amount_repr, amount);
+    append_text(order, "[");
+    append_integer(order, next_order_id++);
+    append_text(order, ",null,");
+    append_value(order, fields[0], "null");
+    append_text(order, ",");
+    append_value(order, fields[1], "null");
     for (int i = 0; i < 2; i++) {
-        append_text(&order, ",");
-        append_integer(&order, mts);
+        append_text(order, ",");
+        append_integer(order, mts);
     }
     for (int i = 0; i < 2; i++) {
-        append_text(&order, ",");
-        python_float(&order, amount);
+        append_text(order, ",");
+        append(order, amount_repr->data, amount_repr->length);
     }
-    append_text(&order, ",");
-    append_value(&order, fields[2], "null");
-    append_text(&order, ",null,null,null,0,\"ACTIVE\",null,null,");
-    python_float(&order, price);
-    append_text(&order, ",0,null,null,null,null,null,0,0,null,null,null,\"API>BFX\",null,null,null]");
+    append_text(order, ",");
+    append_value(order, fields[2], "null");
+    append_text(order, ",null,null,null,0,\"ACTIVE\",null,null,");
+    python_float(order, number(fields[4]));
+    append_text(order, ",0,null,null,null,null,null,0,0,null,null,null,\"API>BFX\",null,null,null]");
 
-    append_text(&text, "[0,\"n\",[");
-    append_integer(&text, mts);
-    append_text(&text, ",\"on-req\",null,null,");
-    append(&text, order.data, order.length);
-    append_text(&text, ",null,\"SUCCESS\",\"Submitting ");
+    append_text(text, "[0,\"n\",[");
+    append_integer(text, mts);
+    append_text(text, ",\"on-req\",null,null,");
+    append(text, order->data, order->length);
+    append_text(text, ",null,\"SUCCESS\",\"Submitting ");
     Span kind = fields[2];
     if (kind.length && kind.start[0] == '"') {
         for (size_t i = 1; i + 1 < kind.length; i++) {
             char c = kind.start[i], lower = c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
-            append(&text, &lower, 1);
+            append(text, &lower, 1);
         }
     } else {
-        append_value(&text, kind, "");
+        append_value(text, kind, "");
     }
-    append_text(&text, amount > 0 ? " buy order for " : " sell order for ");
-    python_float(&text, amount < 0 ? -amount : amount);
-    append_text(&text, ".\"]]");
-    text_frame(out, &text);
+    append_text(text, amount > 0 ? " buy order for " : " sell order for ");
+    int signed_repr = amount_repr->data[0] == '-'; /* the text of abs(amount): repr without its sign */
+    append(text, amount_repr->data + signed_repr, amount_repr->length - (size_t)signed_repr);
+    append_text(text, ".\"]]");
+    text_frame(out, text);
 
-    text.length = 0;
-    append_text(&text, "[0,\"on\",");
-    append(&text, order.data, order.length);
-    append_text(&text, "]");
-    text_frame(out, &text);
-    free(order.data);
-    free(text.data);
+    emptied(text);
+    append_text(text, "[0,\"on\",");
+    append(text, order->data, order->length);
+    append_text(text, "]");
+    text_frame(out, text);
 }
 
 static void event_reply(Buffer *out, Span event) {
     static const char *const names[] = {"event", "flags", "cid", NULL};
     Span fields[3];
     if (!object_fields(event, names, fields)) return;
-    Buffer text = {0};
+    Buffer *text = emptied(&message_text);
     if (is_string(fields[0], "auth")) {
         static const char *const frames[] = {
             "{\"event\":\"auth\",\"status\":\"OK\",\"chanId\":0,\"userId\":1,\"auth_id\":\"bench-standin\",\"caps\":{}}",
@@ -402,19 +411,18 @@ static void event_reply(Buffer *out, Span event) {
         };
         for (int i = 0; i < 4; i++) server_frame(out, TEXT, frames[i], strlen(frames[i]));
     } else if (is_string(fields[0], "conf")) {
-        append_text(&text, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":");
-        append_value(&text, fields[1], "0");
-        append_text(&text, "}");
-        text_frame(out, &text);
+        append_text(text, "{\"event\":\"conf\",\"status\":\"OK\",\"flags\":");
+        append_value(text, fields[1], "0");
+        append_text(text, "}");
+        text_frame(out, text);
     } else if (is_string(fields[0], "ping")) {
-        append_text(&text, "{\"event\":\"pong\",\"ts\":");
-        append_integer(&text, now_ms());
-        append_text(&text, ",\"cid\":");
-        append_value(&text, fields[2], "null");
-        append_text(&text, "}");
-        text_frame(out, &text);
+        append_text(text, "{\"event\":\"pong\",\"ts\":");
+        append_integer(text, now_ms());
+        append_text(text, ",\"cid\":");
+        append_value(text, fields[2], "null");
+        append_text(text, "}");
+        text_frame(out, text);
     }
-    free(text.data);
 }
 
 static void answer(Buffer *out, const char *payload, size_t length) {
@@ -431,12 +439,11 @@ static void answer(Buffer *out, const char *payload, size_t length) {
     if (is_string(elements[1], "on") && elements[3].start[0] == '{') {
         order_reply(out, elements[3]);
     } else if (is_string(elements[1], "oc_multi") || is_string(elements[1], "ox_multi")) {
-        Buffer text = {0};
-        append_text(&text, "[0,\"n\",[");
-        append_integer(&text, now_ms());
-        append_text(&text, ",\"oc_multi-req\",null,null,[],null,\"SUCCESS\",\"Submitting 0 order cancellations.\"]]");
-        text_frame(out, &text);
-        free(text.data);
+        Buffer *text = emptied(&message_text);
+        append_text(text, "[0,\"n\",[");
+        append_integer(text, now_ms());
+        append_text(text, ",\"oc_multi-req\",null,null,[],null,\"SUCCESS\",\"Submitting 0 order cancellations.\"]]");
+        text_frame(out, text);
     }
 }
 

@@ -397,6 +397,16 @@ def native_standin() -> Optional[Path]:
     return program
 
 
+def server_command(python: bool = False) -> tuple[list[str], str]:
+    """How to start the stand-in (``--port`` and ``--cpu`` may follow), and the file it serves
+    from: ``bench/standin.c`` where that builds (and ``python`` is not asked for), else
+    ``bench/standin.py``."""
+    program = None if python else native_standin()
+    if program is None:
+        return [sys.executable, "-m", "bench.standin", "--python"], f"bench/{Path(__file__).name}"
+    return [str(program)], f"bench/{NATIVE_SOURCE.name}"
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     """Serve on 127.0.0.1, print the URL, run until stdin closes: the C server when it builds
     (this process becomes it), else this module's."""
@@ -405,10 +415,9 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser.add_argument("--cpu", type=int, help="run on this CPU only (as the clients it serves: see bench/README.md)")
     parser.add_argument("--python", action="store_true", help="serve from the Python module, not the C program")
     args = parser.parse_args(argv)
-    program = None if args.python else native_standin()
-    if program is not None:
-        os.execv(program, [str(program), "--port", str(args.port),
-                           *(["--cpu", str(args.cpu)] if args.cpu is not None else [])])
+    command, source = server_command(args.python)
+    if source.endswith(".c"):
+        os.execv(command[0], [*command, "--port", str(args.port), *(["--cpu", str(args.cpu)] if args.cpu is not None else [])])
     if args.cpu is not None:
         pin_to_cpu(args.cpu)
     server = StandIn(args.port)

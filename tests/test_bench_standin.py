@@ -21,7 +21,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, Optional
 
 import pytest
 
@@ -119,14 +119,20 @@ def python_standin() -> Iterator[Served]:
         assert not thread.is_alive()
 
 
+LAUNCHER = [sys.executable, "-m", "bench.standin"]
+"""The stand-in as the bench's README starts it: the C program where it builds, else Python's."""
+
+
 @contextmanager
-def native_standin_process(program: Path) -> Iterator[Served]:
-    process = subprocess.Popen([str(program)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+def server_process(command: list[str], environment: Optional[dict[str, str]] = None,
+                   ) -> Iterator[tuple[subprocess.Popen[str], Served]]:
+    """A stand-in run as a process, stopped by closing its standard input."""
+    process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, cwd=REPOSITORY, env={**os.environ, **(environment or {})})
+    assert process.stdin is not None and process.stdout is not None
     try:
-        assert process.stdout is not None
-        yield Served(process.stdout.readline().strip())
+        yield process, Served(process.stdout.readline().strip())
     finally:
-        assert process.stdin is not None
         process.stdin.close()
         assert process.wait(READ_TIMEOUT) == 0
 
@@ -137,7 +143,7 @@ def standin(request: pytest.FixtureRequest) -> Iterator[Served]:
         with python_standin() as served:
             yield served
     else:
-        with native_standin_process(request.getfixturevalue("native_program")) as served:
+        with server_process([str(request.getfixturevalue("native_program"))]) as (_, served):
             yield served
 
 
@@ -286,54 +292,36 @@ def _answers(served: Served) -> list[bytes]:
 
 
 def test_the_c_server_answers_every_input_as_the_python_one(native_program: Path) -> None:
-    with python_standin() as python_server, native_standin_process(native_program) as c_server:
+    with python_standin() as python_server, server_process([str(native_program)]) as (_, c_server):
         python_answers, c_answers = _answers(python_server), _answers(c_server)
     for payload, python_answer, c_answer in zip(PARITY_INPUTS, python_answers, c_answers):
         assert c_answer == python_answer, payload
     assert sum(1 for answer in python_answers if answer) >= 10  # the inputs that must be answered were
 
 
-def _launch(environment: dict[str, str]) -> subprocess.Popen[str]:
-    """``python -m bench.standin`` as the bench's README runs it, in a subprocess."""
-    return subprocess.Popen([sys.executable, "-m", "bench.standin"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, cwd=REPOSITORY, env={**os.environ, **environment})
-
-
-def _served_then_stopped(process: subprocess.Popen[str]) -> str:
-    """Handshake with the launched server, stop it; return what it wrote to stderr."""
-    assert process.stdout is not None and process.stdin is not None and process.stderr is not None
-    try:
-        raw = RawClient(process.stdout.readline().strip())
-        assert raw.handshake().startswith(b"HTTP/1.1 101 ")
-        assert raw.message()["event"] == "info"
-        raw.socket.close()
-    finally:
-        process.stdin.close()
-        assert process.wait(READ_TIMEOUT) == 0
-    return process.stderr.read()
+def _greeted(served: Served) -> None:
+    """Open a WebSocket to the server and read its greeting."""
+    raw = RawClient(served.url)
+    assert raw.handshake().startswith(b"HTTP/1.1 101 ")
+    assert raw.message()["event"] == "info"
+    raw.socket.close()
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/exe"), reason="reads which program a process runs from /proc")
 def test_the_launcher_becomes_the_c_server_where_it_builds(native_program: Path) -> None:
-    process = _launch({})
-    try:
-        assert process.stdout is not None
-        url = process.stdout.readline().strip()
+    with server_process(LAUNCHER) as (process, served):
         assert os.readlink(f"/proc/{process.pid}/exe") == str(native_program)
-        raw = RawClient(url)
-        assert raw.handshake().startswith(b"HTTP/1.1 101 ")
-        raw.socket.close()
-    finally:
-        assert process.stdin is not None
-        process.stdin.close()
-        assert process.wait(READ_TIMEOUT) == 0
+        _greeted(served)
 
 
 def test_a_compiler_that_fails_leaves_the_python_server_and_says_why() -> None:
-    assert "could not build standin.c, serving in Python" in _served_then_stopped(_launch({"CC": "false"}))
+    with server_process(LAUNCHER, {"CC": "false"}) as (process, served):
+        _greeted(served)
+    assert process.stderr is not None
+    assert "could not build standin.c, serving in Python" in process.stderr.read()
 
 
-def test_without_a_compiler_the_python_server_serves(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_without_a_compiler_there_is_no_c_stand_in(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("CC", raising=False)
     monkeypatch.setenv("PATH", "")
     assert native_standin() is None

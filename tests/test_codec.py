@@ -454,6 +454,7 @@ def test_dumps_writes_what_json_dumps_writes_with_the_same_options(value):
     expected = json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
     assert codec.dumps(value) == expected
     assert codec.dumps(value) == expected  # the encoder made once keeps no state between messages
+    assert "".join(codec._COMPACT.iterencode(value, False)).encode() == expected  # the path without the C accelerator
 
 
 @pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf, [1, {"a": math.nan}]])

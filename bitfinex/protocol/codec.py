@@ -48,7 +48,7 @@ import _thread
 import json
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from itertools import accumulate
 from types import MappingProxyType
 from typing import Any, Union
@@ -341,26 +341,23 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan
 
 _c_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)
 
-if _c_make_encoder is None:  # an interpreter without the standard library's C accelerator
+_encode_chunks: Callable[[Any, Any], Iterable[str]] = (
+    _COMPACT.iterencode  # an interpreter without the C accelerator: (obj, 0) takes its Python path
+    if _c_make_encoder is None
+    else _c_make_encoder(None, _COMPACT.default, json.encoder.encode_basestring, None, ":", ",", False, False, False)
+)
+"""The chunks of one message's text, called as ``(obj, 0)``: the standard library's C encoder
+with :data:`_COMPACT`'s options, made once (0 is the indent level it starts at; for
+``iterencode``, no ``_one_shot``). ``JSONEncoder.encode`` makes one on every call, through two
+Python layers, which was most of an order's encoding. It keeps no record of the containers it is
+inside (``markers`` is None), so a structure that contains itself raises ``RecursionError``
+rather than ``ValueError``; outgoing messages are the library's own, and the one part a caller
+supplies (an order's ``meta``) is checked before it is queued."""
 
-    def dumps(obj: Any) -> bytes:
-        """Encode an outgoing message compactly; refuses NaN and infinities."""
-        return _COMPACT.encode(obj).encode()
 
-else:
-    _encode_chunks: Callable[[Any, int], Any] = _c_make_encoder(
-        None, _COMPACT.default, json.encoder.encode_basestring, None, ":", ",", False, False, False,
-    )
-    """The standard library's C encoder with :data:`_COMPACT`'s options, made once:
-    ``JSONEncoder.encode`` makes one on every call, through two Python layers, which was most
-    of an order's encoding. It keeps no record of the containers it is inside (``markers`` is
-    None), so a structure that contains itself raises ``RecursionError`` rather than
-    ``ValueError``; outgoing messages are the library's own, and the one part a caller
-    supplies (an order's ``meta``) is checked before it is queued."""
-
-    def dumps(obj: Any) -> bytes:
-        """Encode an outgoing message compactly; refuses NaN and infinities."""
-        return "".join(_encode_chunks(obj, 0)).encode()
+def dumps(obj: Any) -> bytes:
+    """Encode an outgoing message compactly; refuses NaN and infinities."""
+    return "".join(_encode_chunks(obj, 0)).encode()
 
 
 def dumps_js(obj: Any) -> bytes:
